@@ -1,0 +1,122 @@
+// A real mosquitto broker on a free loopback port, and the mosquitto_sub / mosquitto_pub
+// clients that Victron's documentation tells users to run.
+import { ChildProcess, execFile, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { freePort, startProcess, stopProcess, tempDir, Started } from './processes';
+
+export interface Broker {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+export async function startMosquitto(): Promise<Broker> {
+  const dir = tempDir('mosquitto');
+  const port = await freePort();
+  const conf = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n` +
+    `log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n`);
+  let started: Started | undefined;
+  const launch = async () => {
+    started = await startProcess('mosquitto', ['-c', conf], (out) => out.includes(`port ${port}`) || out.includes('running'));
+    await waitForPort(port);
+  };
+  await launch();
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    async stop() { if (started) await stopProcess(started.proc); },
+    async restart() { if (started) await stopProcess(started.proc); await launch(); },
+  };
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const net = await import('net');
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
+export interface Received {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
+
+/**
+ * mosquitto_sub -F '%r %t %p': every message with its retain flag. Resolves once subscribed
+ * (it waits until a probe message published by us comes back).
+ */
+export class Subscriber {
+  readonly messages: Received[] = [];
+  private proc?: ChildProcess;
+  private buf = '';
+  private waiters: Array<() => void> = [];
+
+  constructor(private port: number, private topics: string[]) {}
+
+  async start(): Promise<this> {
+    const probe = `gxtest/probe/${process.pid}/${Math.random().toString(16).slice(2)}`;
+    const args = ['-h', '127.0.0.1', '-p', String(this.port), '-N', '-F', '%r\t%t\t%p\x1e'];
+    for (const t of [...this.topics, probe]) args.push('-t', t);
+    this.proc = spawn('mosquitto_sub', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout!.on('data', (c: Buffer) => this.onData(c));
+    for (let i = 0; i < 100; i++) {
+      await publish(this.port, probe, 'probe');
+      if (await this.waitFor((m) => m.topic === probe, 200).then(() => true, () => false)) break;
+    }
+    const idx = this.messages.findIndex((m) => m.topic === probe);
+    if (idx < 0) throw new Error('mosquitto_sub did not subscribe');
+    this.messages.length = 0;
+    return this;
+  }
+
+  private onData(c: Buffer) {
+    this.buf += c.toString('utf8');
+    let i: number;
+    while ((i = this.buf.indexOf('\x1e')) >= 0) {
+      const rec = this.buf.slice(0, i);
+      this.buf = this.buf.slice(i + 1);
+      const [r, topic, ...rest] = rec.split('\t');
+      this.messages.push({ retain: r === '1', topic, payload: rest.join('\t') });
+    }
+    const w = this.waiters;
+    this.waiters = [];
+    w.forEach((f) => f());
+  }
+
+  /** Waits until a message satisfies `pred` (looking at those received so far too). */
+  waitFor(pred: (m: Received) => boolean, timeoutMs = 5000): Promise<Received> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const m = this.messages.find(pred);
+        if (m) { clearTimeout(timer); resolve(m); return true; }
+        return false;
+      };
+      const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), timeoutMs);
+      const loop = () => { if (!check()) this.waiters.push(loop); };
+      loop();
+    });
+  }
+
+  clear(): void { this.messages.length = 0; }
+
+  async stop(): Promise<void> { if (this.proc) await stopProcess(this.proc); }
+}
+
+/** mosquitto_pub once. */
+export function publish(port: number, topic: string, payload: string, opts: { retain?: boolean } = {}): Promise<void> {
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-m', payload];
+  if (opts.retain) args.push('-r');
+  return new Promise((resolve, reject) => {
+    execFile('mosquitto_pub', args, (err) => (err ? reject(err) : resolve()));
+  });
+}

@@ -1,0 +1,108 @@
+// A small JSON parser that keeps what JSON.parse forgets: whether a number was written as
+// an integer (`1`) or with a fraction or exponent (`1.0`, `1e3`), and the exact digits of big
+// integers. dbus-flashmq types written values by their literal (spec W4, Appendix A.1).
+
+export type JsonLiteral =
+  | { kind: 'int'; value: bigint }
+  | { kind: 'float'; value: number }
+  | { kind: 'string'; value: string }
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'null' }
+  | { kind: 'array'; items: JsonLiteral[] }
+  | { kind: 'object'; entries: Map<string, JsonLiteral> };
+
+export class JsonSyntaxError extends Error {}
+
+const MAX_DEPTH = 64;
+
+export function parseJsonLiteral(text: string): JsonLiteral {
+  let i = 0;
+  const fail = (what: string): never => {
+    throw new JsonSyntaxError(`invalid JSON: ${what} at offset ${i}`);
+  };
+  const ws = () => {
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  const parseString = (): string => {
+    // text[i] === '"'; find the end honouring escapes, then let JSON.parse decode it.
+    const start = i++;
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) { i++; return JSON.parse(text.slice(start, i)) as string; }
+      if (c === 0x5c) i += 2;
+      else if (c < 0x20) fail('control character in string');
+      else i++;
+    }
+    return fail('unterminated string');
+  };
+  const parseValue = (depth: number): JsonLiteral => {
+    if (depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH}`);
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const entries = new Map<string, JsonLiteral>();
+      ws();
+      if (text[i] === '}') { i++; return { kind: 'object', entries }; }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail('expected a string key');
+        const key = parseString();
+        ws();
+        if (text[i] !== ':') fail("expected ':'");
+        i++;
+        entries.set(key, parseValue(depth + 1));
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === '}') { i++; return { kind: 'object', entries }; }
+        fail("expected ',' or '}'");
+      }
+    }
+    if (c === '[') {
+      i++;
+      const items: JsonLiteral[] = [];
+      ws();
+      if (text[i] === ']') { i++; return { kind: 'array', items }; }
+      for (;;) {
+        items.push(parseValue(depth + 1));
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ']') { i++; return { kind: 'array', items }; }
+        fail("expected ',' or ']'");
+      }
+    }
+    if (c === '"') return { kind: 'string', value: parseString() };
+    if (text.startsWith('true', i)) { i += 4; return { kind: 'bool', value: true }; }
+    if (text.startsWith('false', i)) { i += 5; return { kind: 'bool', value: false }; }
+    if (text.startsWith('null', i)) { i += 4; return { kind: 'null' }; }
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (!m || m[0].length === 0) return fail('unexpected character');
+    i += m[0].length;
+    if (m[2] || m[3]) return { kind: 'float', value: Number(m[0]) };
+    return { kind: 'int', value: BigInt(m[0]) };
+  };
+  const v = parseValue(0);
+  ws();
+  if (i !== text.length) fail('trailing characters');
+  return v;
+}
+
+/** The literal as a plain JS value (int64 beyond 2^53 stays a bigint). */
+export function literalToPlain(l: JsonLiteral): unknown {
+  switch (l.kind) {
+    case 'int':
+      return l.value >= BigInt(Number.MIN_SAFE_INTEGER) && l.value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(l.value) : l.value;
+    case 'float': case 'string': case 'bool':
+      return l.value;
+    case 'null':
+      return null;
+    case 'array':
+      return l.items.map(literalToPlain);
+    case 'object':
+      return Object.fromEntries([...l.entries].map(([k, v]) => [k, literalToPlain(v)]));
+  }
+}

@@ -135,6 +135,10 @@ export class GxEngine extends EventEmitter {
     this.reads = new RequestLimiter(opts.maxReadsInFlight ?? 8, opts.maxQueuedReads ?? 1000);
   }
 
+  get logger(): Logger {
+    return this.log;
+  }
+
   get portalId(): string | undefined {
     return this.portal;
   }
@@ -157,6 +161,7 @@ export class GxEngine extends EventEmitter {
       if (state === 'disconnected') for (const name of [...this.cache.services.keys()]) this.onServiceGone(name);
       this.emit('state', state, detail);
     });
+    this.onSource('scanned', (n: number) => this.emit('scanned', n));
     this.onSource('log', (level: keyof Logger, text: string) => this.log[level](text));
     this.source.start();
   }

@@ -164,11 +164,14 @@ export class DbusServiceTracker extends EventEmitter implements ItemSource {
     await Promise.all(names.filter((n) => n.startsWith(PREFIX)).map(async (name) => {
       try {
         const owner = (await this.callBus('GetNameOwner', 's', [name])).body[0] as string;
-        if (gen === this.generation && !this.services.has(name)) this.serviceAppeared(name, owner);
+        if (gen === this.generation && !this.services.has(name)) await this.serviceAppeared(name, owner);
       } catch (e) {
         this.log('debug', `${name} left before it could be scanned: ${(e as Error).message}`);
       }
     }));
+    if (gen !== this.generation) return;
+    // Every service found at start has been scanned (or has failed): the cache is complete.
+    this.emit('scanned', this.serviceNames.length);
   }
 
   private connectionLost(gen: number, why: string): void {
@@ -267,14 +270,14 @@ export class DbusServiceTracker extends EventEmitter implements ItemSource {
   // ---------------------------------------------------------------------------------------
   // Discovery and scans
 
-  private serviceAppeared(name: string, owner: string): void {
+  private serviceAppeared(name: string, owner: string): Promise<void> {
     const old = this.services.get(name);
     if (old) this.byOwner.get(old.owner)?.delete(name);
     const t: Tracked = { name, owner, status: 'scanning', early: [], generation: (old?.generation ?? 0) + 1 };
     this.services.set(name, t);
     if (!this.byOwner.has(owner)) this.byOwner.set(owner, new Set());
     this.byOwner.get(owner)!.add(name);
-    this.queueScan(() => this.scan(t));
+    return this.queueScan(() => this.scan(t));
   }
 
   private serviceGone(name: string): void {
@@ -287,17 +290,20 @@ export class DbusServiceTracker extends EventEmitter implements ItemSource {
     if (t.status === 'ready') this.emit('service-gone', name);
   }
 
-  private queueScan(job: () => Promise<void>): void {
-    const run = () => {
-      this.scansRunning++;
-      job().finally(() => {
-        this.scansRunning = Math.max(0, this.scansRunning - 1);
-        const next = this.scanQueue.shift();
-        if (next) next();
-      });
-    };
-    if (this.scansRunning < this.opts.maxParallelScans) run();
-    else this.scanQueue.push(run);
+  private queueScan(job: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const run = () => {
+        this.scansRunning++;
+        job().finally(() => {
+          this.scansRunning = Math.max(0, this.scansRunning - 1);
+          resolve();
+          const next = this.scanQueue.shift();
+          if (next) next();
+        });
+      };
+      if (this.scansRunning < this.opts.maxParallelScans) run();
+      else this.scanQueue.push(run);
+    });
   }
 
   private current(t: Tracked): boolean {
@@ -356,7 +362,8 @@ export class DbusServiceTracker extends EventEmitter implements ItemSource {
     const reply = await this.callItem(name, path, 'Introspect', this.opts.scanTimeoutMs, undefined, undefined,
       'org.freedesktop.DBus.Introspectable');
     const xml = String(reply.body[0] ?? '');
-    const children = [...xml.matchAll(/<node\s+name="([^"]+)"/g)].map((m) => m[1]);
+    // child nodes only: the top-level <node> may carry the object's own absolute path
+    const children = [...xml.matchAll(/<node\s+name="([^"]+)"/g)].map((m) => m[1]).filter((n) => /^[A-Za-z0-9_]+$/.test(n));
     const out: SourceItem[] = [];
     if (children.length === 0 && xml.includes(`"${BUS_ITEM}"`) && path !== '/') {
       try {
@@ -380,7 +387,7 @@ export class DbusServiceTracker extends EventEmitter implements ItemSource {
       if (msg.sender !== 'org.freedesktop.DBus' || msg.signature !== 'sss') return;
       const [name, , newOwner] = msg.body as string[];
       if (!name.startsWith(PREFIX)) return;
-      if (newOwner) this.serviceAppeared(name, newOwner); // also an owner change (D4)
+      if (newOwner) void this.serviceAppeared(name, newOwner); // also an owner change (D4)
       else this.serviceGone(name);
       return;
     }

@@ -1,0 +1,181 @@
+// The engine on an MQTT broker: subscribes to `R/<portal>/#` and `W/<portal>/#`, hands every
+// request to the engine and publishes the engine's notifications. Usable headless (gx-bridge)
+// and from the gx-config node; it never imports Node-RED.
+import { EventEmitter } from 'events';
+import * as mqtt from 'mqtt';
+import { GxEngine, Logger, OutMessage } from '../bridge/engine';
+
+export interface TlsOptions {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** verify the broker's certificate (default true) */
+  rejectUnauthorized?: boolean;
+  servername?: string;
+}
+
+export interface BrokerLinkOptions {
+  /** mqtt://, mqtts://, ws://, wss:// */
+  url: string;
+  clientId?: string;
+  username?: string;
+  password?: string;
+  tls?: TlsOptions;
+  /** MQTT protocol version: 4 (3.1.1, default) or 5 */
+  protocolVersion?: 4 | 5;
+  reconnectPeriodMs?: number;
+  connectTimeoutMs?: number;
+  /** bytes waiting in the socket beyond which notifications are dropped (slow broker) */
+  maxBufferedBytes?: number;
+  logger?: Logger;
+}
+
+export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+/** The URL without credentials, for logs and status. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
+}
+
+export class BrokerLink extends EventEmitter {
+  private client: mqtt.MqttClient | undefined;
+  private _state: LinkState = 'disconnected';
+  private subscribedPortal: string | undefined;
+  private readonly log: Logger;
+  /** notifications dropped because the broker was unreachable or too slow */
+  dropped = 0;
+  published = 0;
+  private readonly onPublish = (m: OutMessage) => this.publish(m);
+  private readonly onPortal = () => this.subscribe();
+
+  constructor(readonly engine: GxEngine, private readonly opts: BrokerLinkOptions) {
+    super();
+    this.log = opts.logger ?? engine.logger;
+    if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(opts.url)) {
+      throw new Error(`not an MQTT broker URL: '${redactUrl(opts.url)}' (use mqtt://, mqtts://, ws:// or wss://)`);
+    }
+  }
+
+  get state(): LinkState {
+    return this._state;
+  }
+
+  get label(): string {
+    return redactUrl(this.opts.url);
+  }
+
+  private setState(s: LinkState, detail?: string): void {
+    if (this._state === s) return;
+    this._state = s;
+    this.emit('state', s, detail);
+  }
+
+  start(): void {
+    if (this.client) return;
+    const o = this.opts;
+    const tls = o.tls ?? {};
+    this.setState('connecting', this.label);
+    const client = mqtt.connect(o.url, {
+      clientId: o.clientId || `gx-bridge-${Math.random().toString(16).slice(2, 10)}`,
+      username: o.username || undefined,
+      password: o.password || undefined,
+      protocolVersion: o.protocolVersion ?? 4,
+      reconnectPeriod: o.reconnectPeriodMs ?? 5000,
+      connectTimeout: o.connectTimeoutMs ?? 10000,
+      clean: true,
+      resubscribe: false, // we subscribe ourselves on every connect
+      queueQoSZero: false, // nothing piles up while the broker is away
+      ca: tls.ca,
+      cert: tls.cert,
+      key: tls.key,
+      rejectUnauthorized: tls.rejectUnauthorized !== false,
+      servername: tls.servername,
+    });
+    this.client = client;
+    if (tls.rejectUnauthorized === false && /^(mqtts|wss|ssl):/.test(o.url)) {
+      this.log.warn(`TLS certificate of ${this.label} is NOT verified (told not to)`);
+    }
+    client.on('connect', () => {
+      this.subscribedPortal = undefined;
+      this.setState('connected', this.label);
+      this.log.info(`connected to MQTT broker ${this.label}`);
+      this.subscribe();
+    });
+    client.on('reconnect', () => this.setState('connecting', this.label));
+    client.on('close', () => {
+      if (this._state === 'connected') this.log.warn(`MQTT broker ${this.label} connection lost`);
+      if (this._state !== 'closed') this.setState('disconnected', this.label);
+    });
+    client.on('offline', () => {
+      if (this._state !== 'closed') this.setState('disconnected', this.label);
+    });
+    client.on('error', (err: Error) => {
+      this.log.warn(`MQTT broker ${this.label}: ${err.message}`);
+      this.emit('broker-error', err);
+    });
+    client.on('message', (topic: string, payload: Buffer, packet: mqtt.IPublishPacket) => {
+      try {
+        this.engine.handleMqttRequest(topic, payload, !!packet.retain);
+      } catch (e) {
+        this.log.error(`request ${topic} failed: ${(e as Error).message}`);
+      }
+    });
+    this.engine.on('publish', this.onPublish);
+    this.engine.on('portal', this.onPortal);
+  }
+
+  /** Subscribes to our portal's requests and announces ourselves (K10, N7). */
+  private subscribe(): void {
+    const client = this.client;
+    const portal = this.engine.portalId;
+    if (!client || !client.connected || !portal) return;
+    if (this.subscribedPortal && this.subscribedPortal !== portal) {
+      client.unsubscribe([`R/${this.subscribedPortal}/#`, `W/${this.subscribedPortal}/#`]);
+    }
+    this.subscribedPortal = portal;
+    client.subscribe([`R/${portal}/#`, `W/${portal}/#`], { qos: 0 }, (err) => {
+      if (err) {
+        this.log.error(`cannot subscribe to R/${portal}/# and W/${portal}/# on ${this.label}: ${err.message}`);
+        return;
+      }
+      this.engine.brokerConnected();
+      this.emit('ready', portal);
+    });
+  }
+
+  private publish(m: OutMessage): void {
+    const client = this.client;
+    if (!client || !client.connected) {
+      this.dropped++;
+      return;
+    }
+    const stream = (client as unknown as { stream?: { writableLength?: number } }).stream;
+    if (stream && (stream.writableLength ?? 0) > (this.opts.maxBufferedBytes ?? 64 * 1024 * 1024)) {
+      this.dropped++;
+      return;
+    }
+    this.published++;
+    client.publish(m.topic, m.payload, { qos: 0, retain: m.retain });
+  }
+
+  async close(): Promise<void> {
+    this.engine.removeListener('publish', this.onPublish);
+    this.engine.removeListener('portal', this.onPortal);
+    const client = this.client;
+    this.client = undefined;
+    this.setState('closed');
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        client.end(true);
+        resolve();
+      }, 2000);
+      client.end(false, {}, () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    client.removeAllListeners();
+    client.on('error', () => undefined);
+  }
+}

@@ -37,8 +37,8 @@
 // }
 //
 // Path fields: `type` is a D-Bus signature (y n q i u x t d b s, ay ai ad as, a{sv}, …); without
-// it the type follows the value (JSON integers → i, other numbers → d) and SetValue accepts any
-// type. `value` null or absent = the invalid value (empty `ai`). `text` is GetText (default:
+// it the type is inferred from the value (JSON integers → i, other numbers → d, strings → s …).
+// SetValue coerces to the type; a path with an invalid value and no type accepts any type. `value` null or absent = the invalid value (empty `ai`). `text` is GetText (default:
 // from unit/decimals, else learned from `text`, else Python str() like velib, '---' for
 // invalid). `min`/`max` answer GetMin/GetMax and appear in GetItems. A change's `value` is
 // converted to the path's type; an object {"signature": "i", "value": 5} gives an exact type.

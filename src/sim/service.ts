@@ -359,7 +359,8 @@ export class SimService extends EventEmitter {
       path,
       value,
       text: def.text ?? formatText(value, format),
-      type,
+      // without a declared type the item keeps its first value's type; invalid → any type
+      type: type ?? (isEmptyArray(value) ? undefined : value.signature),
       format,
       min: def.min === undefined ? undefined : conv(def.min),
       max: def.max === undefined ? undefined : conv(def.max),

@@ -2,7 +2,7 @@
 // values at a given rate in ItemsChanged batches.
 import type { SimService } from './service';
 import type { PathDef, ServiceDef, SignalMode } from './types';
-import { Variant } from './values';
+import { Variant, valuesEqual } from './values';
 
 export interface SyntheticOptions {
   /** Service name prefix; names are `<prefix><i>`. Default 'com.victronenergy.synthetic.s'. */
@@ -59,7 +59,7 @@ export interface ChangeOptions {
    * 'timestamp' (default): only double paths change, each to the send time in ms
    * (performance.timeOrigin + performance.now()), so a receiver can compute latency from the
    * value. 'sequence': every path except /DeviceInstance changes to a running number (strings
-   * `v<n>`).
+   * `v<n>`), skipping a number equal to the path's current value.
    */
   mode?: 'timestamp' | 'sequence';
   /** Called after each batch is sent. */
@@ -165,6 +165,14 @@ export class ChangeGenerator {
   }
 
   private sequenceValue(svc: SimService, p: string): Variant {
+    // a value equal to the current one would not be signalled (velib): take the next number then
+    const cur = svc.getValue(p);
+    let v = this.nextSequenceValue(svc, p);
+    if (cur && valuesEqual(cur, v)) v = this.nextSequenceValue(svc, p);
+    return v;
+  }
+
+  private nextSequenceValue(svc: SimService, p: string): Variant {
     const n = ++this.seqValue;
     const sig = svc.getType(p) ?? svc.getValue(p)?.signature ?? 'd';
     if (sig === 's') return new Variant('s', `v${n}`);

@@ -25,8 +25,9 @@ export const DEFAULT_OPTIONS: ServiceOptions = { signals: 'both', getItems: true
 export interface PathDef {
   /**
    * The item's D-Bus type (single complete signature: y n q i u x t d b s, ay, ai, ad, as, a{sv}…).
-   * SetValue coerces to it. Without it the type follows the value, and SetValue takes any type
-   * (like a velib item without valuetype).
+   * SetValue coerces to it. Without it the item's type is the type of its initial value (JS
+   * integers → i, other numbers → d…); an item whose initial value is invalid and has no type
+   * takes any type in SetValue (like a velib item without valuetype).
    */
   type?: string;
   /** JS value or a dbus-next Variant. null/undefined = invalid (empty `ai`). */

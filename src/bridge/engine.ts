@@ -378,6 +378,7 @@ export class GxEngine extends EventEmitter {
     if (!wasAlive) this.emit('alive', true);
     if (outcome === 'republish') this.fullPublish(opts);
     else if (outcome === 'rate-limited') this.log.debug('keep-alive: full republish skipped, more than 3 per second (K6)');
+    this.keepalive.startHeartbeat();
     return outcome;
   }
 

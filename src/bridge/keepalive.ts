@@ -63,13 +63,6 @@ export class KeepaliveState {
     this.alive = true;
     if (this.aliveTimer) clearTimeout(this.aliveTimer);
     this.aliveTimer = setTimeout(() => this.expire(), this.timing.aliveMs);
-    if (!this.heartbeatTimer) {
-      this.hooks.heartbeat();
-      this.heartbeatTimer = setInterval(() => {
-        if (!this.alive) return this.stopHeartbeat();
-        this.hooks.heartbeat();
-      }, this.timing.heartbeatMs);
-    }
     if (opts.suppressRepublish) return 'suppressed';
     if (this.tokens <= 0) return 'rate-limited';
     this.tokens--;
@@ -81,6 +74,19 @@ export class KeepaliveState {
       }, this.timing.tokenWindowMs);
     }
     return 'republish';
+  }
+
+  /**
+   * Starts the heartbeat unless it runs (K7): one at once, then every period while alive.
+   * Called after the republish, so `full_publish_completed` comes before the first heartbeat.
+   */
+  startHeartbeat(): void {
+    if (this.heartbeatTimer || !this.alive) return;
+    this.hooks.heartbeat();
+    this.heartbeatTimer = setInterval(() => {
+      if (!this.alive) return this.stopHeartbeat();
+      this.hooks.heartbeat();
+    }, this.timing.heartbeatMs);
   }
 
   private expire(): void {

@@ -61,7 +61,8 @@ export class Subscriber {
   private buf = '';
   private waiters: Array<() => void> = [];
 
-  constructor(private port: number, private topics: string[]) {}
+  /** keepEarly: keep what arrived while subscribing (retained messages) instead of clearing it */
+  constructor(private port: number, private topics: string[], private keepEarly = false) {}
 
   async start(): Promise<this> {
     const probe = `gxtest/probe/${process.pid}/${Math.random().toString(16).slice(2)}`;
@@ -75,7 +76,8 @@ export class Subscriber {
     }
     const idx = this.messages.findIndex((m) => m.topic === probe);
     if (idx < 0) throw new Error('mosquitto_sub did not subscribe');
-    this.messages.length = 0;
+    if (this.keepEarly) this.messages.splice(0, this.messages.length, ...this.messages.filter((m) => m.topic !== probe));
+    else this.messages.length = 0;
     return this;
   }
 

@@ -102,13 +102,13 @@ export class BrokerLink extends EventEmitter {
       this.subscribe();
     });
     client.on('reconnect', () => this.setState('connecting', this.label));
-    client.on('close', () => {
-      if (this._state === 'connected') this.log.warn(`MQTT broker ${this.label} connection lost`);
-      if (this._state !== 'closed') this.setState('disconnected', this.label);
-    });
-    client.on('offline', () => {
-      if (this._state !== 'closed') this.setState('disconnected', this.label);
-    });
+    const lost = () => {
+      if (this._state === 'closed') return;
+      if (this._state === 'connected') this.log.warn(`MQTT broker ${this.label} connection lost; reconnecting`);
+      this.setState('disconnected', this.label);
+    };
+    client.on('close', lost);
+    client.on('offline', lost);
     client.on('error', (err: Error) => {
       this.log.warn(`MQTT broker ${this.label}: ${err.message}`);
       this.emit('broker-error', err);

@@ -116,7 +116,15 @@ export class Subscriber {
 
 /** mosquitto_pub once. */
 export function publish(port: number, topic: string, payload: string, opts: { retain?: boolean } = {}): Promise<void> {
-  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-m', payload];
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', topic];
+  if (payload.length > 65536) {
+    // too large for a command line: from a file
+    const file = path.join(tempDir('payload'), 'payload');
+    fs.writeFileSync(file, payload);
+    args.push('-f', file);
+  } else {
+    args.push('-m', payload);
+  }
   if (opts.retain) args.push('-r');
   return new Promise((resolve, reject) => {
     execFile('mosquitto_pub', args, (err) => (err ? reject(err) : resolve()));

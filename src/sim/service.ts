@@ -11,6 +11,7 @@ import {
   invalid, isEmptyArray, isVariant, normalizeVariant, valuesEqual, CoercionError,
 } from './values';
 import { DEFAULT_OPTIONS, PathDef, ScriptedChange, ServiceDef, ServiceOptions, isPathDef } from './types';
+import { encodeError, encodeMethodReturn, encodeSignal } from './wire';
 
 export const BUSITEM = 'com.victronenergy.BusItem';
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
@@ -137,6 +138,7 @@ export class SimService extends EventEmitter {
 
   private bus?: MessageBus;
   private socket?: Socket;
+  private fastWire = true;
   private state: 'new' | 'connecting' | 'connected' | 'closing' | 'closed' = 'new';
   private closedPromise?: Promise<void>;
   private expectClose = false;
@@ -167,10 +169,15 @@ export class SimService extends EventEmitter {
     return this.state === 'connected';
   }
 
-  /** Connects, sends Hello and owns the well-known name (waits if another connection still holds it). */
-  async connect(address: string, timeoutMs = 10000): Promise<void> {
+  /**
+   * Connects, sends Hello and owns the well-known name (waits if another connection still holds
+   * it). `marshal`: 'fast' (default) encodes replies and signals with wire.ts; 'dbus-next' uses
+   * bus.send(Message…) and dbus-next's marshaller (slower, for comparison).
+   */
+  async connect(address: string, timeoutMs = 10000, marshal: 'fast' | 'dbus-next' = 'fast'): Promise<void> {
     if (this.state !== 'new') throw new Error(`${this.name}: connect() can be called once`);
     this.state = 'connecting';
+    this.fastWire = marshal === 'fast';
     const bus = openBus(address);
     this.bus = bus;
     const socket = busSocket(bus);
@@ -435,20 +442,18 @@ export class SimService extends EventEmitter {
     if (this.pending.size === 0) return;
     const items = [...this.pending.values()];
     this.pending.clear();
-    const bus = this.bus;
-    if (!bus || this.state !== 'connected') return;
+    if (!this.bus || this.state !== 'connected') return;
     const mode = this.options.signals;
     try {
       if (mode === 'both' || mode === 'properties') {
         for (const it of items) {
-          bus.send(dbus.Message.newSignal(it.path, BUSITEM, 'PropertiesChanged', 'a{sv}',
-            [{ Value: it.value, Text: new Variant('s', it.text) }]));
+          this.signal(it.path, 'PropertiesChanged', 'a{sv}', [{ Value: it.value, Text: new Variant('s', it.text) }]);
         }
       }
       if (mode === 'both' || mode === 'items') {
         const changes: Record<string, Record<string, Variant>> = {};
         for (const it of items) changes[it.path] = { Value: it.value, Text: new Variant('s', it.text) };
-        bus.send(dbus.Message.newSignal('/', BUSITEM, 'ItemsChanged', 'a{sa{sv}}', [changes]));
+        this.signal('/', 'ItemsChanged', 'a{sa{sv}}', [changes]);
       }
     } catch (e) {
       this.lastError = e as Error;
@@ -457,12 +462,28 @@ export class SimService extends EventEmitter {
 
   // ---------------------------------------------------------------- D-Bus methods
 
+  private write(buf: Buffer): void {
+    const s = this.socket;
+    if (!s || !s.writable) throw new Error('Cannot send message, stream is closed');
+    s.write(buf);
+  }
+
+  private signal(path: string, member: string, sig: string, body: unknown[]): void {
+    const bus = this.bus!;
+    if (this.fastWire) this.write(encodeSignal(bus.newSerial(), path, BUSITEM, member, sig, body));
+    else bus.send(dbus.Message.newSignal(path, BUSITEM, member, sig, body));
+  }
+
   private reply(msg: Message, sig: string, body: unknown[]): void {
-    this.bus!.send(dbus.Message.newMethodReturn(msg, sig, body));
+    const bus = this.bus!;
+    if (this.fastWire) this.write(encodeMethodReturn(bus.newSerial(), msg.serial!, msg.sender, sig, body));
+    else bus.send(dbus.Message.newMethodReturn(msg, sig, body));
   }
 
   private error(msg: Message, name: string, text: string): void {
-    this.bus!.send(dbus.Message.newError(msg as unknown as string, name, text));
+    const bus = this.bus!;
+    if (this.fastWire) this.write(encodeError(bus.newSerial(), msg.serial!, msg.sender, name, text));
+    else bus.send(dbus.Message.newError(msg as unknown as string, name, text));
   }
 
   private readonly handle = (msg: Message): boolean => {

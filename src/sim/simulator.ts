@@ -12,6 +12,11 @@ export interface SimulatorOptions {
   address: string;
   /** Connect/RequestName timeout per service, ms (default 10000). */
   timeoutMs?: number;
+  /**
+   * How replies and signals are encoded: 'fast' (default, src/sim/wire.ts, byte-identical to
+   * dbus-next's and ~20× faster for big GetItems) or 'dbus-next' (bus.send with Message objects).
+   */
+  marshal?: 'fast' | 'dbus-next';
 }
 
 /**
@@ -21,6 +26,7 @@ export interface SimulatorOptions {
 export class GxSimulator extends EventEmitter {
   readonly address: string;
   private readonly timeoutMs: number;
+  private readonly marshal: 'fast' | 'dbus-next';
   private readonly active = new Map<string, SimService>();
   private readonly generators = new Set<ChangeGenerator>();
   private stopped = false;
@@ -29,6 +35,7 @@ export class GxSimulator extends EventEmitter {
     super();
     this.address = opts.address;
     this.timeoutMs = opts.timeoutMs ?? 10000;
+    this.marshal = opts.marshal ?? 'fast';
   }
 
   /** Exports a service and resolves once it owns its name. `options` override the definition's. */
@@ -42,7 +49,7 @@ export class GxSimulator extends EventEmitter {
       if (!expected) this.emit('serviceLost', svc);
     });
     try {
-      await svc.connect(this.address, this.timeoutMs);
+      await svc.connect(this.address, this.timeoutMs, this.marshal);
     } catch (e) {
       if (this.active.get(svc.name) === svc) this.active.delete(svc.name);
       throw e;

@@ -129,3 +129,14 @@ test('stop() closes every connection and timer (nothing keeps the process alive)
   await client.close();
   await bus.stop();
 });
+
+test('addService on an address where no bus listens rejects and leaves no socket behind', async () => {
+  const count = () => process.getActiveResourcesInfo().filter((r) => r === 'PipeWrap' || r === 'TCPSocketWrap').length;
+  const before = count();
+  const sim = new GxSimulator({ address: 'unix:path=/nonexistent/gx-sim-test.sock', timeoutMs: 2000 });
+  await assert.rejects(sim.addService(defA), /ENOENT|connection closed/);
+  assert.equal(sim.services().length, 0);
+  await sim.stop();
+  await delay(20);
+  assert.ok(count() <= before, `${count()} sockets open, ${before} before`);
+});

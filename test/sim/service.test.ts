@@ -10,7 +10,8 @@ import { CallError, Client, TimeoutError, dbusSend, delay, fixture, isItemsChang
 const BAT = 'com.victronenergy.battery.scenario';
 const SETTINGS = 'com.victronenergy.settings';
 
-describe('simulated service (scenario basic.json)', () => {
+// Both encoders: our own (default) and dbus-next's Message/bus.send.
+for (const marshal of ['fast', 'dbus-next'] as const) describe(`simulated service (scenario basic.json, ${marshal} marshalling)`, () => {
   let bus: PrivateBus;
   let sim: GxSimulator;
   let client: Client;
@@ -18,7 +19,7 @@ describe('simulated service (scenario basic.json)', () => {
 
   before(async () => {
     bus = await startPrivateBus();
-    sim = new GxSimulator({ address: bus.address });
+    sim = new GxSimulator({ address: bus.address, marshal });
     [svc] = await sim.addServices(loadScenario(fixture('scenarios', 'basic.json')));
     client = await Client.connect(bus.address);
     await client.watch();

@@ -140,3 +140,73 @@ test('addService on an address where no bus listens rejects and leaves no socket
   await delay(20);
   assert.ok(count() <= before, `${count()} sockets open, ${before} before`);
 });
+
+test('crash and re-add at once, five times: the new connection gets the name each time', async () => {
+  const bus = await startPrivateBus();
+  const sim = new GxSimulator({ address: bus.address });
+  const client = await Client.connect(bus.address);
+  try {
+    let prev = await sim.addService(defA);
+    for (let i = 0; i < 5; i++) {
+      await sim.crashService(NAME);
+      const next = await sim.addService(i % 2 ? defA : defB);
+      assert.notEqual(next.uniqueName, prev.uniqueName);
+      assert.equal(await nameOwner(client, NAME), next.uniqueName);
+      prev = next;
+    }
+  } finally {
+    await client.close();
+    await sim.stop();
+    await bus.stop();
+  }
+});
+
+test('after a dbus-daemon restart, snapshot() puts a lost service back with its current values', async () => {
+  const bus = await startPrivateBus();
+  const sim = new GxSimulator({ address: bus.address });
+  try {
+    const svc = await sim.addService(defA);
+    svc.setValue('/Ac/Power', 321.5);
+    svc.setValue('/Ac/Extra', 'x');
+    const lost = new Promise((resolve) => sim.once('serviceLost', resolve));
+    await bus.restart();
+    await lost;
+    const again = await sim.addService(svc.snapshot());
+    const client = await Client.connect(bus.address);
+    try {
+      const items = (await client.call(NAME, '/', 'GetItems')).body[0] as Record<string, { Value: Variant }>;
+      assert.deepEqual(Object.keys(items), ['/DeviceInstance', '/Ac/Power', '/Ac/Extra']);
+      assert.deepEqual(items['/Ac/Power'].Value, new Variant('d', 321.5));
+      assert.equal(again.getType('/Ac/Power'), 'd');
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await sim.stop();
+    await bus.stop();
+  }
+});
+
+test('a name held by another connection: addService waits for it (queued), or times out', async () => {
+  const bus = await startPrivateBus();
+  const sim = new GxSimulator({ address: bus.address, timeoutMs: 1500 });
+  const other = await Client.connect(bus.address);
+  try {
+    assert.equal(await other.bus.requestName(NAME, 0), 1);
+    const adding = sim.addService(defA);
+    await delay(200);
+    assert.equal(await nameOwner(other, NAME), other.uniqueName);
+    await other.bus.releaseName(NAME);
+    const svc = await adding;
+    assert.equal(await nameOwner(other, NAME), svc.uniqueName);
+    await sim.removeService(NAME);
+
+    assert.equal(await other.bus.requestName(NAME, 0), 1);
+    await assert.rejects(sim.addService(defA), /owned by another connection: timed out/);
+    assert.equal(sim.service(NAME), undefined);
+  } finally {
+    await other.close();
+    await sim.stop();
+    await bus.stop();
+  }
+});

@@ -471,11 +471,18 @@ export class GxEngine extends EventEmitter {
    * Re-reads a path from D-Bus (never from the cache: some paths never signal, R2). A path the
    * cache does not know is read as a sub-tree (R3); `/` reads the whole service (R5).
    * With `publish`, the results go out as notifications whether or not the system is alive.
+   * With `acceptLeaf`, a plain value for an unlisted path is taken as a new item (flows only).
    */
-  async read(addr: ItemAddress, opts: { publish?: boolean } = {}): Promise<ReadItem[]> {
+  async read(addr: ItemAddress, opts: { publish?: boolean; acceptLeaf?: boolean } = {}): Promise<ReadItem[]> {
     const service = this.resolve(addr);
     const known = service.items.get(addr.path);
-    const reply = await this.reads.run(`${service.name}${addr.path}`, () => this.source.getValue(service.name, addr.path));
+    let reply: TypedValue;
+    try {
+      reply = await this.reads.run(`${service.name}${addr.path}`, () => this.source.getValue(service.name, addr.path));
+    } catch (e) {
+      const err = e as Error & { errorName?: string };
+      throw new RequestError(`GetValue on ${service.name} ${addr.path} failed: ${err.message}${err.errorName ? ` (${err.errorName})` : ''}`);
+    }
     if (this.cache.services.get(service.name) !== service) throw new RequestError(`${service.name} left the bus during the read`);
     const touched: Item[] = [];
     if (known) {
@@ -484,8 +491,13 @@ export class GxEngine extends EventEmitter {
       touched.push(known);
     } else {
       const dict = subTree(reply);
-      if (!dict) throw new RequestError(`${addr.path} is not a known item of ${service.name} and not a sub-tree (R4)`);
-      for (const [rel, value] of dict) {
+      if (!dict && opts.acceptLeaf) {
+        // Flows get an answer for a leaf the scan did not list; MQTT keeps dbus-flashmq's R4.
+        touched.push(this.applyItem(service, { path: addr.path, value: unwrapVariant(reply) })!);
+      } else if (!dict) {
+        throw new RequestError(`${addr.path} is not a known item of ${service.name} and not a sub-tree (R4)`);
+      }
+      for (const [rel, value] of dict ?? []) {
         const path = joinPath(addr.path, rel);
         const si = { path, value: unwrapVariant(value) };
         touched.push(this.applyItem(service, si)!);

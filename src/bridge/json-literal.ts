@@ -106,3 +106,29 @@ export function literalToPlain(l: JsonLiteral): unknown {
       return Object.fromEntries([...l.entries].map(([k, v]) => [k, literalToPlain(v)]));
   }
 }
+
+/**
+ * A JS value (from a flow message) as a literal: integral numbers count as integers, others as
+ * doubles; the item's own type decides in the end (write-value.ts).
+ */
+export function literalFromJs(v: unknown, depth = 0): JsonLiteral {
+  if (depth > MAX_DEPTH) throw new JsonSyntaxError(`nesting deeper than ${MAX_DEPTH}`);
+  if (v === null) return { kind: 'null' };
+  switch (typeof v) {
+    case 'number':
+      if (!Number.isFinite(v)) throw new JsonSyntaxError(`${v} is not a number D-Bus can carry`);
+      return Number.isInteger(v) ? { kind: 'int', value: BigInt(v) } : { kind: 'float', value: v };
+    case 'bigint':
+      return { kind: 'int', value: v };
+    case 'string':
+      return { kind: 'string', value: v };
+    case 'boolean':
+      return { kind: 'bool', value: v };
+    case 'object':
+      if (Array.isArray(v)) return { kind: 'array', items: v.map((x) => literalFromJs(x, depth + 1)) };
+      if (Buffer.isBuffer(v)) return { kind: 'array', items: [...v].map((b) => ({ kind: 'int', value: BigInt(b) }) as JsonLiteral) };
+      return { kind: 'object', entries: new Map(Object.entries(v as object).map(([k, x]) => [k, literalFromJs(x, depth + 1)])) };
+    default:
+      throw new JsonSyntaxError(`a ${typeof v} cannot be written`);
+  }
+}

@@ -9,7 +9,7 @@
 //                                                          // (path relative to this file); the
 //                                                          // entries below add to / override it
 //       "options": {                                       // all optional
-//         "signals": "both",         // "both" (default) | "items" | "properties" | "none"
+//         "signals": "both",         // "items" (default) | "both" | "properties" | "none"
 //         "getItems": true,          // false: GetItems → org.freedesktop.DBus.Error.UnknownMethod
 //         "rootGetValue": true,      // false: GetValue/GetText on / and intermediates → UnknownMethod
 //         "hang": false              // true: GetItems / GetValue on / never answer

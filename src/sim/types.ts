@@ -10,7 +10,11 @@ import type { Variant } from 'dbus-next';
 export type SignalMode = 'both' | 'items' | 'properties' | 'none';
 
 export interface ServiceOptions {
-  /** Default 'both'. */
+  /**
+   * Default 'items': velib sends one signal per change (ItemsChanged for changes made together),
+   * and dbus-flashmq's captures show each change once. 'both' sends every change twice, as a
+   * few services do; consumers then see it twice (D15: no deduplication).
+   */
   signals: SignalMode;
   /** false: GetItems answers org.freedesktop.DBus.Error.UnknownMethod (old services). Default true. */
   getItems: boolean;
@@ -20,7 +24,7 @@ export interface ServiceOptions {
   hang: boolean;
 }
 
-export const DEFAULT_OPTIONS: ServiceOptions = { signals: 'both', getItems: true, rootGetValue: true, hang: false };
+export const DEFAULT_OPTIONS: ServiceOptions = { signals: 'items', getItems: true, rootGetValue: true, hang: false };
 
 export interface PathDef {
   /**

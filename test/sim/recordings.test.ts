@@ -6,7 +6,7 @@ import { startPrivateBus, PrivateBus } from '../support/dbus-daemon';
 import { GxSimulator, Variant, loadRecording } from '../../src/sim';
 import type { ServiceDef } from '../../src/sim';
 import type { Message } from 'dbus-next';
-import { Client, ESS_RECORDINGS, TANK_RECORDINGS, dbusSend, delay, isItemsChanged, isPropertiesChanged } from './helpers';
+import { Client, ESS_RECORDINGS, TANK_RECORDINGS, dbusSend, delay, isItemsChanged } from './helpers';
 
 type Items = Record<string, Record<string, Variant>>;
 
@@ -81,8 +81,9 @@ describe('ESS + tank recordings', () => {
     client.clear();
     assert.equal(await client.setValue(vebus, '/Hub4/L1/AcPowerSetpoint', new Variant('d', -150)), 0);
     assert.deepEqual(await client.getValue(vebus, '/Hub4/L1/AcPowerSetpoint'), new Variant('i', -150));
-    const pc = await client.waitFor((m) => isPropertiesChanged(m, '/Hub4/L1/AcPowerSetpoint'));
-    assert.deepEqual((pc.body[0] as Record<string, Variant>).Value, new Variant('i', -150));
+    // recordings use the default signal mode: one ItemsChanged per batch of changes
+    const ic = await client.waitFor((m) => m.member === 'ItemsChanged' && '/Hub4/L1/AcPowerSetpoint' in (m.body[0] as object));
+    assert.deepEqual((ic.body[0] as Record<string, Record<string, Variant>>)['/Hub4/L1/AcPowerSetpoint'].Value, new Variant('i', -150));
     assert.equal(await client.setValue(vebus, '/Hub4/L1/AcPowerSetpoint', new Variant('d', 1.5)), 1);
     // an invalid (ARRAY) item of a recording has no fixed type: takes what is written
     assert.equal(await client.setValue('com.victronenergy.battery.ttyO0', '/TimeToGo', new Variant('d', 3600)), 0);

@@ -8,12 +8,10 @@ import { Variant } from '../../src/sim';
 import { encodeError, encodeMethodReturn, encodeSignal } from '../../src/sim/wire';
 
 // dbus-next internals, to compare with (not in its typings)
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const compat = require('dbus-next/lib/marshall-compat') as {
   marshallMessage(m: dbus.Message): [Buffer, unknown[]];
   messageToJsFmt(m: unknown): dbus.Message;
 };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const message = require('dbus-next/lib/message') as { unmarshall(b: Buffer): unknown };
 
 function reference(m: dbus.Message, serial: number): Buffer {

@@ -1,0 +1,47 @@
+// gx-config: one GX (a D-Bus connection, its portal identity and the engine), optionally
+// bridged to an MQTT broker. Palette nodes register with it.
+import { GxConfigController, GxConfigCredentials, GxConfigDef } from '../../src/nodes/config-controller';
+import { GxConfigNode, NodeAPI, NodeDef, nodeLogger } from '../../src/nodes/red';
+import { TlsOptions } from '../../src/mqtt/broker-link';
+
+interface TlsConfigNode {
+  addTLSOptions(opts: Record<string, unknown>): void;
+}
+
+export = function register(RED: NodeAPI): void {
+  function GxConfig(this: GxConfigNode & { credentials: GxConfigCredentials }, def: NodeDef & GxConfigDef & { tls?: string }) {
+    RED.nodes.createNode(this, def);
+    let tls: TlsOptions | undefined;
+    if (def.tls) {
+      const tlsNode = RED.nodes.getNode(def.tls) as unknown as TlsConfigNode | null;
+      if (tlsNode) {
+        const opts: Record<string, unknown> = {};
+        tlsNode.addTLSOptions(opts);
+        tls = opts as TlsOptions;
+      }
+    }
+    this.controller = new GxConfigController(def, this.credentials ?? {}, tls, nodeLogger(this));
+    this.on('close', (_removed: boolean, done: () => void) => {
+      const c = this.controller;
+      this.controller = undefined;
+      (c ? c.close() : Promise.resolve()).then(() => done(), (e: Error) => {
+        this.warn(`close: ${e.message}`);
+        done();
+      });
+    });
+  }
+  RED.nodes.registerType('gx-config', GxConfig as never, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  } as never);
+
+  // Live services and paths for the editors' path picker (admin API, with permissions).
+  RED.httpAdmin.get('/gx-config/:id/items', RED.auth.needsPermission('gx-config.read'), (req, res) => {
+    const node = RED.nodes.getNode(String(req.params.id)) as GxConfigNode | null;
+    if (!node || !node.controller) {
+      res.status(404).json({ error: 'this GX config node is not deployed' });
+      return;
+    }
+    const q = typeof req.query.q === 'string' ? req.query.q : '';
+    res.json({ portalId: node.controller.engine?.portalId ?? null, items: node.controller.listItems(q) });
+  });
+};

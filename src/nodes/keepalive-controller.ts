@@ -1,0 +1,72 @@
+// gx-keepalive: keeps the engine alive from a flow (on input, or on its own interval: the first
+// keep-alive full, later ones with suppress-republish), and reports full_publish_completed,
+// matched to its own echo token when it uses one (gui-v2#1360).
+import { randomBytes } from 'crypto';
+import { FullPublishCompleted, GxEngine } from '../bridge/engine';
+
+export interface KeepaliveNodeOptions {
+  /** seconds; 0 = only on input */
+  interval: number;
+  /** after the first keep-alive, send suppress-republish */
+  suppress: boolean;
+  /** use an echo token and report only the matching completion */
+  echo: boolean;
+}
+
+export interface CompletedMessage {
+  topic: string;
+  payload: { value: number; 'full-publish-completed-echo'?: string };
+}
+
+export class KeepaliveController {
+  private timer: NodeJS.Timeout | undefined;
+  private sentFull = false;
+  private readonly tokens = new Set<string>();
+  private readonly onCompleted = (c: FullPublishCompleted) => this.completed(c);
+
+  constructor(private readonly engine: GxEngine, private readonly opts: KeepaliveNodeOptions,
+    private readonly emit: (m: CompletedMessage) => void) {
+    engine.on('full-publish-completed', this.onCompleted);
+    if (opts.interval > 0) {
+      this.timer = setInterval(() => this.send(), opts.interval * 1000);
+      // the first one at once, once the engine has something to publish
+      setImmediate(() => { if (this.timer) this.send(); });
+    }
+  }
+
+  /** Sends a keep-alive; `raw` is a payload given by the flow (string or options object). */
+  send(raw?: unknown): string {
+    let payload: string;
+    if (raw !== undefined && raw !== null && raw !== '') {
+      payload = typeof raw === 'string' ? raw : JSON.stringify(raw);
+    } else if (this.opts.suppress && this.sentFull) {
+      payload = '{"keepalive-options":["suppress-republish"]}';
+    } else if (this.opts.echo) {
+      const token = randomBytes(8).toString('hex');
+      this.tokens.add(token);
+      if (this.tokens.size > 16) this.tokens.delete(this.tokens.values().next().value as string);
+      payload = JSON.stringify({ 'keepalive-options': [{ 'full-publish-completed-echo': token }] });
+    } else {
+      payload = '';
+    }
+    const outcome = this.engine.keepaliveRequest(payload);
+    if (outcome === 'republish' || outcome === 'legacy') this.sentFull = true;
+    return String(outcome);
+  }
+
+  private completed(c: FullPublishCompleted): void {
+    if (this.opts.echo) {
+      if (c.echo === undefined || !this.tokens.delete(c.echo)) return;
+    }
+    const payload: CompletedMessage['payload'] = { value: c.value };
+    if (c.echo !== undefined) payload['full-publish-completed-echo'] = c.echo;
+    this.emit({ topic: `N/${this.engine.portalId}/full_publish_completed`, payload });
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.engine.removeListener('full-publish-completed', this.onCompleted);
+    this.tokens.clear();
+  }
+}

@@ -1,0 +1,29 @@
+// Which item a flow message means: `msg.topic` as `R/<portal>/…`, `W/<portal>/…`,
+// `N/<portal>/…` or `<type>/<instance>/<path>`, else the path configured in the node.
+import { isValidObjectPath, ItemAddress, shortServiceType } from '../bridge/topics';
+
+export class TargetError extends Error {}
+
+export function parseTarget(text: string, portal: string | undefined): ItemAddress {
+  let t = text.trim();
+  const m = /^([RWN])\/([^/]+)\/(.*)$/.exec(t);
+  if (m) {
+    if (portal && m[2] !== portal) throw new TargetError(`portal ID '${m[2]}' in '${text}' is not this GX's (${portal})`);
+    t = m[3];
+  }
+  const parts = t.split('/');
+  if (parts.length < 3 || parts[0] === '' || parts[1] === '') {
+    throw new TargetError(`'${text}' is not <type>/<instance>/<path> (e.g. battery/256/Soc, or battery/256/ for the whole service)`);
+  }
+  if (/[+#]/.test(t)) throw new TargetError(`'${text}': wildcards are not allowed here`);
+  const path = '/' + parts.slice(2).join('/');
+  if (!isValidObjectPath(path)) throw new TargetError(`'${path}' is not a valid D-Bus object path`);
+  return { type: shortServiceType(parts[0]), instance: parts[1], path };
+}
+
+/** The target of a message: msg.topic when it names an item, else the configured path. */
+export function targetOf(msgTopic: unknown, configured: string | undefined, portal: string | undefined): ItemAddress {
+  if (typeof msgTopic === 'string' && msgTopic.trim() !== '' && (msgTopic.includes('/'))) return parseTarget(msgTopic, portal);
+  if (configured && configured.trim() !== '') return parseTarget(configured, portal);
+  throw new TargetError('no item: set a path in the node, or send msg.topic as <type>/<instance>/<path>');
+}

@@ -1,7 +1,7 @@
 // gx-keepalive: keeps the bridge alive from a flow and reports full_publish_completed.
 import { KeepaliveController } from '../../src/nodes/keepalive-controller';
 import { attachToConfig, Node, NodeAPI, PaletteDef } from '../../src/nodes/red';
-import { Status } from '../../src/nodes/status';
+import { NodeStatus, Status } from '../../src/nodes/status';
 
 interface Def extends PaletteDef {
   interval?: number | string;
@@ -14,23 +14,40 @@ const bool = (v: unknown, dflt: boolean) => (v === undefined || v === '' ? dflt 
 export = function register(RED: NodeAPI): void {
   function GxKeepalive(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
-    const config = attachToConfig(RED, this, def);
+    let controller: KeepaliveController | undefined = undefined;
+    let wasConnected = false;
+    let alive = false;
+    const show = (connection: NodeStatus) => {
+      if (connection.fill !== 'green') this.status(connection);
+      else this.status(alive ? Status.ok('alive') : Status.idle('not alive'));
+    };
+    let lastConnection: NodeStatus = Status.connecting();
+    const config = attachToConfig(RED, this, def, (s) => {
+      lastConnection = s;
+      const isConnected = s.fill === 'green';
+      if (isConnected && !wasConnected) setImmediate(() => controller?.connected());
+      wasConnected = isConnected;
+      show(s);
+    });
     const engine = config?.engine;
     if (!engine) {
       this.on('input', (_msg, _send, done) => done(new Error('no usable gx-config node')));
       return;
     }
     const interval = Number(def.interval ?? 30);
-    const controller = new KeepaliveController(engine, {
+    controller = new KeepaliveController(engine, {
       interval: Number.isFinite(interval) && interval > 0 ? interval : 0,
       suppress: bool(def.suppress, true),
       echo: bool(def.echo, true),
     }, (m) => this.send(m as never));
-    const onAlive = (alive: boolean) => this.status(alive ? Status.ok('alive') : Status.idle('not alive'));
+    const onAlive = (a: boolean) => {
+      alive = a;
+      show(lastConnection);
+    };
     engine.on('alive', onAlive);
     this.on('input', (msg, _send, done) => {
       try {
-        controller.send(msg.payload);
+        controller!.send(msg.payload);
         done();
       } catch (e) {
         done(e as Error);
@@ -38,7 +55,7 @@ export = function register(RED: NodeAPI): void {
     });
     this.on('close', () => {
       engine.removeListener('alive', onAlive);
-      controller.close();
+      controller!.close();
     });
   }
   RED.nodes.registerType('gx-keepalive', GxKeepalive as never);

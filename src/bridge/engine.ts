@@ -117,6 +117,8 @@ export class GxEngine extends EventEmitter {
   private readonly log: Logger;
   writePolicy: WritePolicy;
   private started = false;
+  /** every service found on connecting has been scanned: the cache is complete */
+  initialScanDone = false;
   private readonly sourceListeners: Array<[string, (...a: never[]) => void]> = [];
 
   constructor(readonly source: ItemSource, opts: EngineOptions = {}) {
@@ -158,10 +160,16 @@ export class GxEngine extends EventEmitter {
     this.onSource('changes', (name: string, items: SourceItem[]) => this.onChanges(name, items));
     this.onSource('service-gone', (name: string) => this.onServiceGone(name));
     this.onSource('state', (state: SourceState, detail?: string) => {
-      if (state === 'disconnected') for (const name of [...this.cache.services.keys()]) this.onServiceGone(name);
+      if (state === 'disconnected') {
+        this.initialScanDone = false;
+        for (const name of [...this.cache.services.keys()]) this.onServiceGone(name);
+      }
       this.emit('state', state, detail);
     });
-    this.onSource('scanned', (n: number) => this.emit('scanned', n));
+    this.onSource('scanned', (n: number) => {
+      this.initialScanDone = true;
+      this.emit('scanned', n);
+    });
     this.onSource('log', (level: keyof Logger, text: string) => this.log[level](text));
     this.source.start();
   }

@@ -94,6 +94,7 @@ export class GxConfigController {
       case 'closed':
         return Status.disconnected('closed');
     }
+    if (!gw.engine.initialScanDone) return Status.connecting('scanning');
     if (!gw.engine.portalId) return Status.busy('waiting for portal');
     if (gw.link && gw.link.state !== 'connected') return Status.busy('broker offline');
     return Status.connected();

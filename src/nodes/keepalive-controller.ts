@@ -27,11 +27,17 @@ export class KeepaliveController {
   constructor(private readonly engine: GxEngine, private readonly opts: KeepaliveNodeOptions,
     private readonly emit: (m: CompletedMessage) => void) {
     engine.on('full-publish-completed', this.onCompleted);
-    if (opts.interval > 0) {
-      this.timer = setInterval(() => this.send(), opts.interval * 1000);
-      // the first one at once, once the engine has something to publish
-      setImmediate(() => { if (this.timer) this.send(); });
-    }
+    if (opts.interval > 0) this.timer = setInterval(() => this.send(), opts.interval * 1000);
+  }
+
+  /**
+   * The GX (and its broker, if any) is connected, for the first time or again: the next
+   * keep-alive is a full one, so that every client gets the complete, current state; on its
+   * own interval it is sent at once.
+   */
+  connected(): void {
+    this.sentFull = false;
+    if (this.timer) this.send();
   }
 
   /** Sends a keep-alive; `raw` is a payload given by the flow (string or options object). */

@@ -2,7 +2,7 @@
 // its gx-config node.
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { GxConfigController, GxUser } from './config-controller';
-import { Status } from './status';
+import { NodeStatus, Status } from './status';
 
 export type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow };
 
@@ -17,7 +17,8 @@ export interface PaletteDef extends NodeDef {
  * close. Returns the controller, or undefined with a red status when there is no usable config
  * (imported flows without a config node must not crash Node-RED: node-red-contrib-victron#492).
  */
-export function attachToConfig(RED: NodeAPI, node: Node, def: PaletteDef): GxConfigController | undefined {
+export function attachToConfig(RED: NodeAPI, node: Node, def: PaletteDef,
+  onStatus?: (s: NodeStatus) => void): GxConfigController | undefined {
   const cfg = def.server ? (RED.nodes.getNode(def.server) as GxConfigNode | null) : null;
   const controller = cfg?.controller;
   if (!controller) {
@@ -30,7 +31,7 @@ export function attachToConfig(RED: NodeAPI, node: Node, def: PaletteDef): GxCon
     node.error(`the gx-config node has an error: ${controller.configError}`);
     return undefined;
   }
-  const user: GxUser = { id: node.id, status: (s) => node.status(s) };
+  const user: GxUser = { id: node.id, status: onStatus ?? ((s) => node.status(s)) };
   controller.register(user);
   node.on('close', () => controller.deregister(user));
   return controller;

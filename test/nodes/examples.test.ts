@@ -1,0 +1,126 @@
+// Every example flow, imported as a user would, runs against the simulated ESS system
+// (gx-config pointed at the private bus, and at a real mosquitto where the example bridges).
+import { after, afterEach, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { GxSimulator, loadFile } from '../../src/sim';
+import { startPrivateBus, PrivateBus } from '../support/dbus-daemon';
+import { publish, startMosquitto, Broker, Subscriber } from '../support/mosquitto';
+import { DIST } from '../support/bridge-process';
+import { waitUntil } from '../support/engine-fixture';
+import { collect, helper, NODES } from '../support/nr-helper';
+
+const ROOT = path.join(DIST, '..');
+const P = 'c0619ab1f00d';
+let bus: PrivateBus;
+let broker: Broker;
+let sim: GxSimulator;
+
+before(async () => {
+  bus = await startPrivateBus();
+  broker = await startMosquitto();
+  sim = new GxSimulator({ address: bus.address });
+  for (const def of loadFile(path.join(ROOT, 'test', 'fixtures', 'scenarios', 'ess-gx.json'))) await sim.addService(def);
+});
+
+afterEach(() => helper.unload());
+
+after(async () => {
+  await sim.stop();
+  await broker.stop();
+  await bus.stop();
+});
+
+function example(name: string): any[] {
+  const flow = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', name), 'utf8')) as any[];
+  for (const n of flow) {
+    if (n.type === 'gx-config') {
+      n.dbusAddress = bus.address;
+      if (n.broker) n.broker = broker.url;
+    } else {
+      n.z = 'ex'; // as the editor's import puts them on the current tab
+    }
+  }
+  return [{ id: 'ex', type: 'tab' }, ...flow];
+}
+
+const byName = (flow: any[], type: string, name?: string) => flow.find((n) => n.type === type && (name === undefined || n.name === name));
+
+test('every example is importable: valid JSON, Windows-safe names, a comment, every palette node used', () => {
+  const files = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length >= 4);
+  const used = new Set<string>();
+  const ids = new Set<string>();
+  for (const f of files) {
+    assert.ok(!/[:*?"<>|]/.test(f), f);
+    const flow = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', f), 'utf8')) as any[];
+    assert.ok(flow.some((n) => n.type === 'comment'), `${f} explains itself`);
+    for (const n of flow) {
+      used.add(n.type);
+      assert.ok(!ids.has(n.id), `id ${n.id} is unique`);
+      ids.add(n.id);
+    }
+  }
+  for (const t of ['gx-notify', 'gx-read', 'gx-write', 'gx-keepalive']) assert.ok(used.has(t), `${t} appears in an example`);
+});
+
+test('ess-setpoint: the setpoint is written to vebus every 10 s', async () => {
+  const flow = example('ess-setpoint.json');
+  await helper.load(NODES, flow);
+  const vebus = sim.service('com.victronenergy.vebus.ttyO1')!;
+  const before = vebus.writes.length;
+  await waitUntil(() => vebus.writes.slice(before).some((w) => w.path === '/Hub4/L1/AcPowerSetpoint' && w.result === 0), 8000,
+    'a setpoint write (the inject fires 2 s after deploy)');
+  const results = collect(helper.getNode(byName(flow, 'debug', 'write result').id));
+  // the ESS mode button writes settings through the write policy
+  helper.getNode(byName(flow, 'inject', 'ESS mode 3 (external control)').id).receive({ payload: 3 });
+  await waitUntil(() => results.some((m) => m.payload.path === '/Settings/CGwacs/Hub4Mode' && m.payload.ok));
+  assert.equal(sim.service('com.victronenergy.settings')!.getValue('/Settings/CGwacs/Hub4Mode')!.value, 3);
+});
+
+test('read-settings: the ESS settings sub-tree and the whole system service', async () => {
+  const flow = example('read-settings.json');
+  await helper.load(NODES, flow);
+  const out = collect(helper.getNode(byName(flow, 'debug', 'settings').id));
+  const cfg = helper.getNode(byName(flow, 'gx-config').id);
+  await waitUntil(() => cfg.controller?.status?.text === 'connected');
+  helper.getNode(byName(flow, 'inject', 'read').id).receive({ payload: Date.now() });
+  await waitUntil(() => out.length >= 4);
+  assert.ok(out.every((m) => m.topic.startsWith(`N/${P}/settings/0/Settings/CGwacs/`)));
+  helper.getNode(byName(flow, 'inject', 'read the whole system service').id).receive({ topic: 'system/0/', payload: 1 });
+  await waitUntil(() => out.some((m) => m.topic === `N/${P}/system/0/Serial`));
+});
+
+test('low-soc-alert: a state of charge below 20 % reaches the alert', async () => {
+  const flow = example('low-soc-alert.json');
+  await helper.load(NODES, flow);
+  const alerts = collect(helper.getNode(byName(flow, 'debug').id));
+  const cfg = helper.getNode(byName(flow, 'gx-config').id);
+  await waitUntil(() => cfg.controller?.status?.text === 'connected');
+  sim.service('com.victronenergy.battery.ttyO0')!.setValue('/Soc', 15.5);
+  await waitUntil(() => alerts.some((m) => m.payload === 15.5));
+  sim.service('com.victronenergy.battery.ttyO0')!.setValue('/Soc', 60);
+});
+
+test('bridge-to-home-assistant: the config node speaks the protocol on the broker, kept alive by gx-keepalive', async () => {
+  const sub = await new Subscriber(broker.port, [`N/${P}/#`]).start();
+  try {
+    const flow = example('bridge-to-home-assistant.json');
+    await helper.load(NODES, flow);
+    const done = collect(helper.getNode(byName(flow, 'debug').id));
+    await sub.waitFor((m) => m.topic === `N/${P}/full_publish_completed`, 10000);
+    assert.ok(sub.messages.filter((m) => m.topic.startsWith(`N/${P}/battery/256/`)).length >= 50, 'the whole system was published');
+    await waitUntil(() => done.length === 1);
+    assert.match(done[0].payload['full-publish-completed-echo'], /^[0-9a-f]{16}$/);
+    // R and W from any MQTT client work through the config node
+    sub.clear();
+    await publish(broker.port, `R/${P}/settings/0/Settings/CGwacs/AcPowerSetPoint`, '');
+    const r = await sub.waitFor((m) => m.topic === `N/${P}/settings/0/Settings/CGwacs/AcPowerSetPoint`);
+    assert.match(r.payload, /^\{"max":1000000.0,"min":-1000000.0,"value":-?\d+\.\d+\}$/);
+    await publish(broker.port, `W/${P}/settings/0/Settings/CGwacs/AcPowerSetPoint`, '{"value": 75}');
+    await sub.waitFor((m) => m.topic === `N/${P}/settings/0/Settings/CGwacs/AcPowerSetPoint` && m.payload.includes('"value":75.0'));
+  } finally {
+    await sub.stop();
+  }
+});

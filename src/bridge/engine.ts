@@ -9,7 +9,7 @@ import { ItemSource, SourceItem, SourceState } from './item-source';
 import { JsonLiteral, JsonSyntaxError, parseJsonLiteral } from './json-literal';
 import { FLASHMQ_TIMING, KeepaliveOptions, KeepaliveOutcome, KeepaliveState, KeepaliveTiming, parseKeepaliveOptions } from './keepalive';
 import { ALL, LegacySubscriptions } from './legacy-subscriptions';
-import { toPlain } from './payload';
+import { isMaskedSetting, toPlain } from './payload';
 import { RequestLimiter } from './request-limiter';
 import { ItemAddress, parseRequestTopic, shortServiceType } from './topics';
 import { isInvalid, TypedValue } from './typed-value';
@@ -564,15 +564,17 @@ export class GxEngine extends EventEmitter {
     if (!item) return this.writeFailed(addr, source, `${addr.path} is not a known item of ${service.name}`, service);
     const refused = checkWritePolicy(this.writePolicy, { type: service.type, instance: service.instance, path: addr.path });
     if (refused) return this.writeFailed(addr, source, refused, service);
+    // J4: a written pincode or access-point password is never echoed, not even in errors
+    const masked = isMaskedSetting(service.type, addr.path);
     let value: TypedValue;
     try {
       value = toDbusValue(lit, isInvalid(item.typed) ? item.typeSig : item.sig);
     } catch (e) {
-      if (e instanceof WriteTypeError) return this.writeFailed(addr, source, e.message, service);
-      throw e;
+      if (!(e instanceof WriteTypeError)) throw e;
+      return this.writeFailed(addr, source, masked ? `the value does not fit this ${item.typeSig ?? ''} item (not shown: masked setting)` : e.message, service);
     }
     const base = { topic: this.writeTopic(addr), service: service.name, path: addr.path, source,
-      value: toPlain(value.signature, value.value), signature: value.signature };
+      value: masked ? '******' : toPlain(value.signature, value.value), signature: value.signature };
     let code: number;
     try {
       code = await this.source.setValue(service.name, addr.path, value);

@@ -96,6 +96,7 @@ export class BrokerLink extends EventEmitter {
       this.log.warn(`TLS certificate of ${this.label} is NOT verified (told not to)`);
     }
     client.on('connect', () => {
+      lastError = '';
       this.subscribedPortal = undefined;
       this.setState('connected', this.label);
       this.log.info(`connected to MQTT broker ${this.label}`);
@@ -109,7 +110,11 @@ export class BrokerLink extends EventEmitter {
     };
     client.on('close', lost);
     client.on('offline', lost);
+    let lastError = '';
     client.on('error', (err: Error) => {
+      // one line per distinct problem, not one per retry
+      if (err.message === lastError) return;
+      lastError = err.message;
       this.log.warn(`MQTT broker ${this.label}: ${err.message}`);
       this.emit('broker-error', err);
     });

@@ -44,7 +44,11 @@ export class KeepaliveController {
   send(raw?: unknown): string {
     let payload: string;
     if (raw !== undefined && raw !== null && raw !== '') {
-      payload = typeof raw === 'string' ? raw : JSON.stringify(raw);
+      try {
+        payload = typeof raw === 'string' ? raw : JSON.stringify(raw);
+      } catch (e) {
+        throw new Error(`the keep-alive options in msg.payload cannot be sent as JSON: ${(e as Error).message}`);
+      }
     } else if (this.opts.suppress && this.sentFull) {
       payload = '{"keepalive-options":["suppress-republish"]}';
     } else if (this.opts.echo) {

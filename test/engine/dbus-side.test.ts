@@ -263,3 +263,24 @@ test('the bus goes away and comes back: reconnect with backoff and a complete re
     await fx.close();
   }
 });
+
+test('a service replugged under the same name with other paths: the old items go, the new ones come', async () => {
+  const fx = await startEngineFixture({ beforeStart: async (sim) => { await sim.addService(battery({ '/Old/Path': new Variant('i', 1) })); } });
+  try {
+    fx.engine.keepaliveRequest('');
+    const firstOwner = fx.sim.service('com.victronenergy.battery.ttyO1')!.uniqueName;
+    await fx.sim.crashService('com.victronenergy.battery.ttyO1');
+    await waitUntil(() => !fx.engine.cache.services.has('com.victronenergy.battery.ttyO1'));
+    fx.published.length = 0;
+    const again = await fx.sim.addService({ name: 'com.victronenergy.battery.ttyO1',
+      paths: { '/DeviceInstance': new Variant('u', 512), '/New/Path': new Variant('d', 2) } });
+    assert.notEqual(again.uniqueName, firstOwner);
+    await fx.waitPublished((m) => m.topic === `${N}/battery/512/New/Path`);
+    const items = [...fx.engine.cache.services.get('com.victronenergy.battery.ttyO1')!.items.keys()].sort();
+    assert.deepEqual(items, ['/DeviceInstance', '/New/Path']);
+    await assert.rejects(fx.engine.writeJson({ type: 'battery', instance: '512', path: '/Old/Path' }, '{"value":2}', 'flow')
+      .then((r) => { if (!r.ok) throw new Error(r.error); }), /not a known item/);
+  } finally {
+    await fx.close();
+  }
+});

@@ -9,6 +9,7 @@ helper.init(require.resolve('node-red'));
 export interface NrHelper {
   init(path: string, settings?: object): void;
   load(nodes: unknown[], flow: object[], credentials?: object): Promise<void>;
+  setFlows(flow: object[], type: 'full' | 'nodes' | 'flows', credentials?: object): Promise<void>;
   unload(): Promise<void>;
   getNode(id: string): any;
   startServer(): Promise<void>;

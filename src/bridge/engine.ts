@@ -205,11 +205,16 @@ export class GxEngine extends EventEmitter {
     return service.type === 'system' && service.instance === '0' && item.path === '/Serial';
   }
 
-  /** Publishes one item as a notification: retain only for system/0/Serial in F (N5, N7). */
-  private publishItem(service: Service, item: Item): void {
+  /**
+   * Publishes one item as a notification: retain only for system/0/Serial in F (N5, N7);
+   * in legacy mode everything but read replies is retained (N5, R8).
+   */
+  private publishItem(service: Service, item: Item, readReply = false): void {
     if (!this.portal || service.isBlocked(item)) return;
     const topic = service.topicOf(item);
-    if (this.mode === 'legacy') {
+    if (this.mode === 'legacy' && readReply) {
+      this.out(topic, service.payloadOf(item), false);
+    } else if (this.mode === 'legacy') {
       if (this.isSerial(service, item)) return this.publishLegacySerial();
       this.legacyPublished.add(topic);
       this.out(topic, service.payloadOf(item), true);
@@ -514,7 +519,7 @@ export class GxEngine extends EventEmitter {
     const out: ReadItem[] = [];
     for (const item of touched) {
       if (service.isBlocked(item)) continue;
-      if (opts.publish) this.publishItem(service, item);
+      if (opts.publish) this.publishItem(service, item, true);
       this.update('read', service, item);
       out.push(this.readItem(service, item));
     }

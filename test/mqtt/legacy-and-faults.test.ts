@@ -59,8 +59,12 @@ test('legacy mode: retained notifications, no republish while alive, empty retai
     await publish(broker.port, `R/${P}/keepalive`, '');
     await sleep(300);
     assert.deepEqual(sub.messages, [], 'a second keep-alive republishes nothing (K-P2)');
-    await publish(broker.port, `R/${P}/battery/256/Soc`, '');
+    await publish(broker.port, `R/${P}/grid/30/Ac/Power`, '');
     await waitUntil(() => sub.messages.length === 1);
+    sim.service('com.victronenergy.grid.x')!.setValue('/Ac/Power', 120, { signal: false });
+    await publish(broker.port, `R/${P}/grid/30/Ac/Power`, '');
+    await waitUntil(() => sub.messages.length === 2);
+    assert.equal((await retained(P)).get(`N/${P}/grid/30/Ac/Power`), '{"value":100.0}', 'read replies are not retained (R8)');
     sim.service('com.victronenergy.grid.x')!.setValue('/Ac/Power', 150);
     await waitUntil(() => sub.messages.some((m) => m.topic === `N/${P}/grid/30/Ac/Power`));
     assert.equal((await retained(P)).get(`N/${P}/grid/30/Ac/Power`), '{"value":150.0}', 'changes are retained');

@@ -1,6 +1,7 @@
 // gx-notify: notifications from the GX as flow messages.
 import { NotifyController, NotifyOptions } from '../../src/nodes/notify-controller';
-import { attachToConfig, Node, NodeAPI, PaletteDef } from '../../src/nodes/red';
+import { AliveStatus } from '../../src/nodes/alive-status';
+import { attachToConfig, GxConfigNode, Node, NodeAPI, PaletteDef } from '../../src/nodes/red';
 import { Status } from '../../src/nodes/status';
 
 type Def = PaletteDef & Partial<Omit<NotifyOptions, 'initial' | 'changesOnly'>> & { initial?: boolean | string; changesOnly?: boolean | string };
@@ -8,9 +9,16 @@ type Def = PaletteDef & Partial<Omit<NotifyOptions, 'initial' | 'changesOnly'>> 
 export = function register(RED: NodeAPI): void {
   function GxNotify(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
-    const config = attachToConfig(RED, this, def);
+    const engine = def.server ? (RED.nodes.getNode(def.server) as GxConfigNode | null)?.controller?.engine : undefined;
+    // "only while kept alive": the status also says whether the bridge is alive
+    const aliveStatus = engine && def.when === 'alive' ? new AliveStatus(engine, (s) => this.status(s)) : undefined;
+    const config = attachToConfig(RED, this, def, aliveStatus ? (s) => aliveStatus.connectionStatus(s) : undefined);
+    let controller: NotifyController | undefined = undefined;
+    this.on('close', () => {
+      aliveStatus?.close();
+      controller?.close();
+    });
     if (!config?.engine) return;
-    let controller: NotifyController | undefined;
     try {
       controller = new NotifyController(config.engine, {
         filter: def.filter ?? '#',
@@ -24,7 +32,6 @@ export = function register(RED: NodeAPI): void {
       this.error((e as Error).message);
       return;
     }
-    this.on('close', () => controller?.close());
   }
   RED.nodes.registerType('gx-notify', GxNotify as never);
 };

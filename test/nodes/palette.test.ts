@@ -88,8 +88,11 @@ test('gx-notify: only while kept alive (dbus-flashmq semantics), whole objects, 
   await waitUntil(() => c.controller.engine.cache.services.get('com.victronenergy.settings').items.get('/Settings/Gui/Brightness').value === 6);
   await sleep(50);
   assert.equal(got.length, 0, 'nothing while not alive: ' + JSON.stringify(got));
+  const n1Status: any[] = [];
+  helper.getNode('n1').on('call:status', (c: any) => n1Status.push(c.args[0]));
   helper.getNode('k').receive({});
   await waitUntil(() => got.length >= 3);
+  await waitUntil(() => n1Status.some((s) => s.text === 'alive' && s.fill === 'green'), 2000, 'gx-notify shows alive');
   const sp = got.find((m) => m.topic === `N/${P}/settings/0/Settings/CGwacs/AcPowerSetPoint`);
   assert.deepEqual(sp.payload, { value: 50, min: -1000000, max: 1000000 });
   // changes only: a read that finds the same value emits nothing on n2

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'events';
 import * as mqtt from 'mqtt';
 import { GxEngine, Logger, OutMessage } from '../bridge/engine';
+import { PacketSink, PublishWriter } from './publish-writer';
 
 export interface TlsOptions {
   ca?: string | Buffer;
@@ -46,6 +47,7 @@ export class BrokerLink extends EventEmitter {
   dropped = 0;
   published = 0;
   private readonly onPublish = (m: OutMessage) => this.publish(m);
+  private readonly writer: PublishWriter;
   private readonly onPortal = () => this.subscribe();
 
   constructor(readonly engine: GxEngine, private readonly opts: BrokerLinkOptions) {
@@ -54,6 +56,7 @@ export class BrokerLink extends EventEmitter {
     if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(opts.url)) {
       throw new Error(`not an MQTT broker URL: '${redactUrl(opts.url)}' (use mqtt://, mqtts://, ws:// or wss://)`);
     }
+    this.writer = new PublishWriter(() => this.sink(), opts.protocolVersion === 5);
   }
 
   get state(): LinkState {
@@ -148,24 +151,31 @@ export class BrokerLink extends EventEmitter {
     });
   }
 
-  private publish(m: OutMessage): void {
+  /** The broker connection, while connected. */
+  private sink(): PacketSink | undefined {
     const client = this.client;
-    if (!client || !client.connected) {
+    if (!client || !client.connected) return undefined;
+    return (client as unknown as { stream?: PacketSink }).stream;
+  }
+
+  private publish(m: OutMessage): void {
+    const stream = this.sink();
+    if (!stream) {
       this.dropped++;
       return;
     }
-    const stream = (client as unknown as { stream?: { writableLength?: number } }).stream;
-    if (stream && (stream.writableLength ?? 0) > (this.opts.maxBufferedBytes ?? 64 * 1024 * 1024)) {
-      this.dropped++;
+    if ((stream.writableLength ?? 0) + this.writer.pendingBytes > (this.opts.maxBufferedBytes ?? 64 * 1024 * 1024)) {
+      this.dropped++; // a broker that cannot keep up: drop rather than grow without bound
       return;
     }
     this.published++;
-    client.publish(m.topic, m.payload, { qos: 0, retain: m.retain });
+    this.writer.publish(m.topic, m.payload, m.retain);
   }
 
   async close(): Promise<void> {
     this.engine.removeListener('publish', this.onPublish);
     this.engine.removeListener('portal', this.onPortal);
+    this.writer.flush(); // what the engine published last still goes out
     const client = this.client;
     this.client = undefined;
     this.setState('closed');

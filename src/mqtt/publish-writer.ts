@@ -1,0 +1,92 @@
+// QoS 0 PUBLISH packets written straight to the broker connection, many per socket write.
+// dbus-flashmq appends to its clients' buffers and flushes when control returns to the event
+// loop ("a prerequisite to being fast", spec T1); MQTT.js's publish() builds and writes every
+// packet on its own. QoS 0 needs no packet id or state, so packets we encode ourselves can go
+// between MQTT.js's own packets, as long as each packet is written whole.
+
+const CHUNK = 256 * 1024;
+
+export interface PacketSink {
+  write(chunk: Buffer): boolean;
+  cork?(): void;
+  uncork?(): void;
+  writableLength?: number;
+}
+
+/** Appends PUBLISH packets to a buffer and writes them out once per event-loop turn. */
+export class PublishWriter {
+  private chunks: Buffer[] = [];
+  private buf: Buffer = Buffer.allocUnsafe(CHUNK);
+  /** bytes of buf already handed out (written slices must never be overwritten) */
+  private start = 0;
+  private used = 0;
+  private scheduled = false;
+  /** packets handed to the socket so far */
+  packets = 0;
+
+  constructor(private readonly sink: () => PacketSink | undefined, private readonly mqtt5: boolean) {}
+
+  /** Encodes one QoS 0 PUBLISH; it goes out at the end of this event-loop turn. */
+  publish(topic: string, payload: string, retain: boolean): void {
+    const topicLen = Buffer.byteLength(topic);
+    const payloadLen = payload.length === 0 ? 0 : Buffer.byteLength(payload);
+    const remaining = 2 + topicLen + (this.mqtt5 ? 1 : 0) + payloadLen;
+    const size = 1 + varIntSize(remaining) + remaining;
+    if (this.used + size > this.buf.length) this.rotate(size);
+    const b = this.buf;
+    let o = this.used;
+    b[o++] = retain ? 0x31 : 0x30;
+    let r = remaining;
+    do {
+      let byte = r % 128;
+      r = Math.floor(r / 128);
+      if (r > 0) byte |= 0x80;
+      b[o++] = byte;
+    } while (r > 0);
+    b[o++] = topicLen >> 8;
+    b[o++] = topicLen & 0xff;
+    o += b.write(topic, o, topicLen, 'utf8');
+    if (this.mqtt5) b[o++] = 0; // no properties
+    if (payloadLen) o += b.write(payload, o, payloadLen, 'utf8');
+    this.used = o;
+    this.packets++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** The current buffer is full: keep what it holds, continue in a new one. */
+  private rotate(need: number): void {
+    this.cut();
+    this.buf = Buffer.allocUnsafe(Math.max(CHUNK, need));
+    this.start = this.used = 0;
+  }
+
+  private cut(): void {
+    if (this.used > this.start) this.chunks.push(this.buf.subarray(this.start, this.used));
+    this.start = this.used;
+  }
+
+  /** Writes everything encoded so far (dropped when there is no connection). */
+  flush(): void {
+    this.scheduled = false;
+    this.cut();
+    const chunks = this.chunks;
+    this.chunks = [];
+    const sink = this.sink();
+    if (!sink || chunks.length === 0) return;
+    sink.cork?.();
+    for (const c of chunks) sink.write(c);
+    sink.uncork?.();
+  }
+
+  /** Bytes waiting to be written. */
+  get pendingBytes(): number {
+    return this.used - this.start + this.chunks.reduce((n, c) => n + c.length, 0);
+  }
+}
+
+function varIntSize(n: number): number {
+  return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4;
+}

@@ -24,7 +24,9 @@ export interface BrokerLinkOptions {
   tls?: TlsOptions;
   /** MQTT protocol version: 4 (3.1.1, default) or 5 */
   protocolVersion?: 4 | 5;
+  /** first reconnect delay; it doubles on every failed attempt up to reconnectMaxMs */
   reconnectPeriodMs?: number;
+  reconnectMaxMs?: number;
   connectTimeoutMs?: number;
   /** bytes waiting in the socket beyond which notifications are dropped (slow broker) */
   maxBufferedBytes?: number;
@@ -83,7 +85,7 @@ export class BrokerLink extends EventEmitter {
       username: o.username || undefined,
       password: o.password || undefined,
       protocolVersion: o.protocolVersion ?? 4,
-      reconnectPeriod: o.reconnectPeriodMs ?? 5000,
+      reconnectPeriod: o.reconnectPeriodMs ?? 1000,
       connectTimeout: o.connectTimeoutMs ?? 10000,
       clean: true,
       resubscribe: false, // we subscribe ourselves on every connect
@@ -98,7 +100,14 @@ export class BrokerLink extends EventEmitter {
     if (tls.rejectUnauthorized === false && /^(mqtts|wss|ssl):/.test(o.url)) {
       this.log.warn(`TLS certificate of ${this.label} is NOT verified (told not to)`);
     }
+    // capped exponential backoff: MQTT.js reads reconnectPeriod when it schedules each attempt
+    const firstDelay = o.reconnectPeriodMs ?? 1000;
+    const maxDelay = Math.max(firstDelay, o.reconnectMaxMs ?? 15000);
+    client.on('reconnect', () => {
+      client.options.reconnectPeriod = Math.min(maxDelay, (client.options.reconnectPeriod ?? firstDelay) * 2);
+    });
     client.on('connect', () => {
+      client.options.reconnectPeriod = firstDelay;
       lastError = '';
       this.subscribedPortal = undefined;
       this.setState('connected', this.label);

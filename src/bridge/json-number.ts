@@ -3,6 +3,18 @@
 // ('0.0', '20.43000030517578', '1e+20', '1e-07'), and null for NaN and ±Infinity.
 
 export function formatDouble(x: number): string {
+  // Fast path: where nlohmann writes plain decimals (1e-4 ≤ |x| < 1e15), JS's own shortest
+  // round-trip text is the same apart from the '.0' of integral values.
+  const a = x < 0 ? -x : x;
+  if (a >= 1e-4 && a < 1e15) {
+    const t = String(x);
+    return t.includes('.') ? t : t + '.0';
+  }
+  return formatDoubleGeneral(x);
+}
+
+/** Every double, digit by digit as nlohmann::json's format_buffer lays them out. */
+export function formatDoubleGeneral(x: number): string {
   if (!Number.isFinite(x)) return 'null';
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
   // toExponential() with no argument gives the shortest round-trip digits.

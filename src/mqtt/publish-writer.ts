@@ -56,9 +56,13 @@ export class PublishWriter {
     }
   }
 
-  /** The current buffer is full: keep what it holds, continue in a new one. */
+  /**
+   * The current buffer is full: what it holds goes to the socket now (a large full publish
+   * starts flowing at once), and encoding continues in a new buffer.
+   */
   private rotate(need: number): void {
     this.cut();
+    this.writeOut();
     this.buf = Buffer.allocUnsafe(Math.max(CHUNK, need));
     this.start = this.used = 0;
   }
@@ -72,6 +76,10 @@ export class PublishWriter {
   flush(): void {
     this.scheduled = false;
     this.cut();
+    this.writeOut();
+  }
+
+  private writeOut(): void {
     const chunks = this.chunks;
     this.chunks = [];
     const sink = this.sink();

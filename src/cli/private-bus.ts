@@ -30,12 +30,14 @@ export function findProgram(program: string, envPath = process.env.PATH ?? ''): 
   return undefined;
 }
 
-export function busConfig(socket: string): string {
+/** A bus configuration for a private daemon; with `tcpPort`, also a loopback TCP listener (ANONYMOUS, as a GX's port 78). */
+export function busConfig(socket: string, tcpPort?: number): string {
   return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
   <listen>unix:path=${socket}</listen>
+  ${tcpPort ? `<listen>tcp:host=127.0.0.1,bind=127.0.0.1,port=${tcpPort}</listen>` : ''}
   <auth>EXTERNAL</auth>
   <auth>ANONYMOUS</auth>
   <allow_anonymous/>

@@ -3,6 +3,7 @@
 // Tests never touch the machine's system bus.
 import * as fs from 'fs';
 import * as path from 'path';
+import { busConfig } from '../../src/cli/private-bus';
 import { freePort, startProcess, stopProcess, tempDir, Started } from './processes';
 
 export interface PrivateBus {
@@ -17,39 +18,12 @@ export interface PrivateBus {
   restart(): Promise<void>;
 }
 
-function config(socket: string, tcpPort?: number): string {
-  return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=${socket}</listen>
-  ${tcpPort ? `<listen>tcp:host=127.0.0.1,bind=127.0.0.1,port=${tcpPort}</listen>` : ''}
-  <auth>EXTERNAL</auth>
-  <auth>ANONYMOUS</auth>
-  <allow_anonymous/>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-    <allow user="*"/>
-  </policy>
-  <limit name="max_incoming_bytes">1000000000</limit>
-  <limit name="max_outgoing_bytes">1000000000</limit>
-  <limit name="max_message_size">268435456</limit>
-  <limit name="max_replies_per_connection">100000</limit>
-  <limit name="max_match_rules_per_connection">100000</limit>
-  <limit name="max_connections_per_user">10000</limit>
-  <limit name="max_completed_connections">10000</limit>
-</busconfig>
-`;
-}
-
 export async function startPrivateBus(opts: { tcp?: boolean } = {}): Promise<PrivateBus> {
   const dir = tempDir('dbus');
   const socket = path.join(dir, 'bus.sock');
   const tcpPort = opts.tcp ? await freePort() : undefined;
   const confPath = path.join(dir, 'bus.conf');
-  fs.writeFileSync(confPath, config(socket, tcpPort));
+  fs.writeFileSync(confPath, busConfig(socket, tcpPort));
   let started: Started | undefined;
   const launch = async () => {
     try { fs.unlinkSync(socket); } catch { /* not there */ }

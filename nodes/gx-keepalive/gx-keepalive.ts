@@ -1,7 +1,7 @@
 // gx-keepalive: keeps the bridge alive from a flow and reports full_publish_completed.
 import { AliveStatus } from '../../src/nodes/alive-status';
 import { KeepaliveController } from '../../src/nodes/keepalive-controller';
-import { attachToConfig, GxConfigNode, Node, NodeAPI, PaletteDef } from '../../src/nodes/red';
+import { attachToConfig, configOf, Node, NodeAPI, PaletteDef } from '../../src/nodes/red';
 
 interface Def extends PaletteDef {
   interval?: number | string;
@@ -14,7 +14,7 @@ const bool = (v: unknown, dflt: boolean) => (v === undefined || v === '' ? dflt 
 export = function register(RED: NodeAPI): void {
   function GxKeepalive(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
-    const engine = def.server ? (RED.nodes.getNode(def.server) as GxConfigNode | null)?.controller?.engine : undefined;
+    const engine = configOf(RED, def)?.engine;
     if (!engine) {
       attachToConfig(RED, this, def); // shows and logs why
       this.on('input', (_msg, _send, done) => done(new Error('no usable gx-config node')));

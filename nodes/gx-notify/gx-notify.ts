@@ -1,7 +1,7 @@
 // gx-notify: notifications from the GX as flow messages.
 import { NotifyController, NotifyOptions } from '../../src/nodes/notify-controller';
 import { AliveStatus } from '../../src/nodes/alive-status';
-import { attachToConfig, GxConfigNode, Node, NodeAPI, PaletteDef } from '../../src/nodes/red';
+import { attachToConfig, configOf, Node, NodeAPI, PaletteDef } from '../../src/nodes/red';
 import { Status } from '../../src/nodes/status';
 
 type Def = PaletteDef & Partial<Omit<NotifyOptions, 'initial' | 'changesOnly'>> & { initial?: boolean | string; changesOnly?: boolean | string };
@@ -9,7 +9,7 @@ type Def = PaletteDef & Partial<Omit<NotifyOptions, 'initial' | 'changesOnly'>> 
 export = function register(RED: NodeAPI): void {
   function GxNotify(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
-    const engine = def.server ? (RED.nodes.getNode(def.server) as GxConfigNode | null)?.controller?.engine : undefined;
+    const engine = configOf(RED, def)?.engine;
     // "only while kept alive": the status also says whether the bridge is alive
     const aliveStatus = engine && def.when === 'alive' ? new AliveStatus(engine, (s) => this.status(s)) : undefined;
     const config = attachToConfig(RED, this, def, aliveStatus ? (s) => aliveStatus.connectionStatus(s) : undefined);

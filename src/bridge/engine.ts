@@ -12,6 +12,7 @@ import { ALL, LegacySubscriptions } from './legacy-subscriptions';
 import { isMaskedSetting, toPlain } from './payload';
 import { RequestLimiter } from './request-limiter';
 import { ItemAddress, parseRequestTopic, shortServiceType } from './topics';
+import { joinPath, subTreeEntries, unwrapVariant } from './sub-tree';
 import { isInvalid, TypedValue } from './typed-value';
 import { checkWritePolicy, WritePolicy } from './write-policy';
 import { toDbusValue, WriteTypeError } from './write-value';
@@ -503,7 +504,7 @@ export class GxEngine extends EventEmitter {
       known.update(inner);
       touched.push(known);
     } else {
-      const dict = subTree(reply);
+      const dict = subTreeEntries(reply);
       if (!dict && opts.acceptLeaf) {
         // Flows get an answer for a leaf the scan did not list; MQTT keeps dbus-flashmq's R4.
         touched.push(this.applyItem(service, { path: addr.path, value: unwrapVariant(reply) })!);
@@ -512,7 +513,7 @@ export class GxEngine extends EventEmitter {
       }
       for (const [rel, value] of dict ?? []) {
         const path = joinPath(addr.path, rel);
-        const si = { path, value: unwrapVariant(value) };
+        const si = { path, value };
         touched.push(this.applyItem(service, si)!);
       }
     }
@@ -629,25 +630,4 @@ function readUniqueId(file: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** GetValue answers a variant; a variant inside it (from some services) is unwrapped. */
-function unwrapVariant(v: TypedValue): TypedValue {
-  let cur = v;
-  while (cur.signature === 'v') cur = cur.value as TypedValue;
-  return cur;
-}
-
-/** The entries of a sub-tree reply (a dict of relative path → value), or undefined (R3, R4). */
-function subTree(reply: TypedValue): Array<[string, TypedValue]> | undefined {
-  const v = unwrapVariant(reply);
-  if (!v.signature.startsWith('a{s')) return undefined;
-  const valueType = v.signature.slice(3, -1);
-  const obj = v.value as Record<string, unknown>;
-  return Object.keys(obj).map((k) => [k, valueType === 'v' ? (obj[k] as TypedValue) : { signature: valueType, value: obj[k] }]);
-}
-
-/** Joins a base path and a relative key, collapsing double slashes (D7). */
-export function joinPath(base: string, rel: string): string {
-  return ('/' + base + '/' + rel).replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
 }

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'events';
 import * as dbus from 'dbus-next';
 import { ItemSource, SourceItem, SourceState } from '../bridge/item-source';
+import { joinPath, subTreeEntries, unwrapVariant } from '../bridge/sub-tree';
 import { TypedValue } from '../bridge/typed-value';
 import { BusAddress, resolveBusAddress } from './address';
 import { toVariant } from './variant-codec';
@@ -345,12 +346,12 @@ export class DbusServiceTracker extends EventEmitter implements ItemSource {
     }
     try {
       const reply = await this.callItem(name, '/', 'GetValue', timeout);
-      const v = unwrap(reply.body[0] as TypedValue);
-      if (!v.signature.startsWith('a{s')) {
-        this.log('warn', `${name}: GetValue on / is not a dict ('${v.signature}'); no items`);
+      const entries = subTreeEntries(reply.body[0] as TypedValue);
+      if (!entries) {
+        this.log('warn', `${name}: GetValue on / is not a dict ('${unwrapVariant(reply.body[0] as TypedValue)?.signature}'); no items`);
         return [];
       }
-      return itemsFromTree('/', v);
+      return entries.map(([rel, value]) => ({ path: joinPath('/', rel), value }));
     } catch (e) {
       if (!(e instanceof DbusError) || !isMissing(e.errorName)) throw e;
     }
@@ -368,7 +369,7 @@ export class DbusServiceTracker extends EventEmitter implements ItemSource {
     if (children.length === 0 && xml.includes(`"${BUS_ITEM}"`) && path !== '/') {
       try {
         const v = await this.getValue(name, path);
-        out.push({ path, value: unwrap(v) });
+        out.push({ path, value: unwrapVariant(v) });
       } catch (e) {
         this.log('debug', `${name} ${path}: ${(e as Error).message}`);
       }
@@ -402,7 +403,7 @@ export class DbusServiceTracker extends EventEmitter implements ItemSource {
       if (msg.signature !== 'a{sv}') throw new Error(`signature '${msg.signature}'`);
       const props = msg.body[0] as Record<string, TypedValue>;
       if (!props.Value) return; // D11: only Value is used; without it nothing happens
-      items = [{ path: msg.path as string, value: unwrap(props.Value) }];
+      items = [{ path: msg.path as string, value: unwrapVariant(props.Value) }];
     } else {
       return;
     }
@@ -421,12 +422,6 @@ function isMissing(errorName: string): boolean {
     errorName === 'org.freedesktop.DBus.Error.UnknownInterface';
 }
 
-function unwrap(v: TypedValue): TypedValue {
-  let cur = v;
-  while (cur && cur.signature === 'v') cur = cur.value as TypedValue;
-  return cur;
-}
-
 /** GetItems / ItemsChanged: absolute path → {Value, Text, Min, Max}. */
 function itemsFromDict(dict: Record<string, Record<string, TypedValue>>): SourceItem[] {
   const out: SourceItem[] = [];
@@ -435,20 +430,10 @@ function itemsFromDict(dict: Record<string, Record<string, TypedValue>>): Source
     const e = dict[path];
     if (!e || typeof e !== 'object') continue;
     const item: SourceItem = { path };
-    if (e.Value) item.value = unwrap(e.Value);
-    if (e.Min) item.min = unwrap(e.Min);
-    if (e.Max) item.max = unwrap(e.Max);
+    if (e.Value) item.value = unwrapVariant(e.Value);
+    if (e.Min) item.min = unwrapVariant(e.Min);
+    if (e.Max) item.max = unwrapVariant(e.Max);
     if (item.value || item.min || item.max) out.push(item);
   }
   return out;
-}
-
-/** GetValue on a sub-tree: relative path → value, joined to absolute paths (D7). */
-function itemsFromTree(base: string, v: TypedValue): SourceItem[] {
-  const dict = v.value as Record<string, unknown>;
-  const valueType = v.signature.slice(3, -1);
-  return Object.keys(dict).map((rel) => ({
-    path: ('/' + base + '/' + rel).replace(/\/+/g, '/'),
-    value: unwrap(valueType === 'v' ? (dict[rel] as TypedValue) : { signature: valueType, value: dict[rel] }),
-  }));
 }

@@ -12,6 +12,11 @@ export interface PaletteDef extends NodeDef {
   server?: string;
 }
 
+/** The controller of the gx-config node a palette node names, if it is deployed. */
+export function configOf(RED: NodeAPI, def: PaletteDef): GxConfigController | undefined {
+  return def.server ? (RED.nodes.getNode(def.server) as GxConfigNode | null)?.controller : undefined;
+}
+
 /**
  * Registers a palette node with its gx-config node (status fan-out) and deregisters it on
  * close. Returns the controller, or undefined with a red status when there is no usable config
@@ -19,8 +24,7 @@ export interface PaletteDef extends NodeDef {
  */
 export function attachToConfig(RED: NodeAPI, node: Node, def: PaletteDef,
   onStatus?: (s: NodeStatus) => void): GxConfigController | undefined {
-  const cfg = def.server ? (RED.nodes.getNode(def.server) as GxConfigNode | null) : null;
-  const controller = cfg?.controller;
+  const controller = configOf(RED, def);
   if (!controller) {
     node.status(Status.failed('no GX config'));
     node.error('no gx-config node selected (or it is disabled): open this node and choose a GX');

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { parseRequestTopic, topicMatches, isValidFilter, TopicError } from '../../src/bridge/topics';
 import { deviceInstance } from '../../src/bridge/device-instance';
 import { parseKeepaliveOptions } from '../../src/bridge/keepalive';
-import { joinPath } from '../../src/bridge/engine';
+import { joinPath } from '../../src/bridge/sub-tree';
 import { TypedValue } from '../../src/bridge/typed-value';
 
 test('request topics', () => {

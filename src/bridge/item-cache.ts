@@ -1,6 +1,7 @@
 // The item cache: every service, its device instance and its items with their last value,
 // min/max and pre-serialised payload (spec T2: payloads are built once per change and reused).
 import { encodePayload, isMaskedSetting } from './payload';
+import type { SourceItem } from './item-source';
 import { isInvalid, TypedValue } from './typed-value';
 import { notificationPrefix } from './topics';
 
@@ -64,6 +65,23 @@ export class Service {
 
   isBlocked(item: Item): boolean {
     return isBlockedPath(this.type, item.path);
+  }
+
+  /**
+   * Applies one value (and/or min/max) from the source: a new path becomes an item (D12); a
+   * min/max-only change for an unknown path carries no value and is dropped (D10).
+   */
+  apply(si: SourceItem): Item | undefined {
+    let item = this.items.get(si.path);
+    if (!item) {
+      if (!si.value) return undefined;
+      item = new Item(si.path, si.value.signature, si.value.value);
+      item.update(undefined, si.min, si.max);
+      this.items.set(si.path, item);
+    } else {
+      item.update(si.value, si.min, si.max);
+    }
+    return item;
   }
 }
 

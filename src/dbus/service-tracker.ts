@@ -4,6 +4,7 @@
 // PropertiesChanged). It reports items and changes; it never decides protocol.
 import { EventEmitter } from 'events';
 import * as dbus from 'dbus-next';
+import './int64-range';
 import { ItemSource, SourceItem, SourceState } from '../bridge/item-source';
 import { joinPath, subTreeEntries, unwrapVariant } from '../bridge/sub-tree';
 import { TypedValue } from '../bridge/typed-value';

@@ -6,6 +6,7 @@ import { EventEmitter } from 'events';
 import type { Socket } from 'net';
 import * as dbus from 'dbus-next';
 import type { Message, MessageBus } from 'dbus-next';
+import '../dbus/int64-range';
 import {
   Variant, TextFormat, assertSingleType, coerceForSet, formatText, fromJs, inferTextFormat, inferVariant,
   invalid, isEmptyArray, isVariant, normalizeVariant, valuesEqual, CoercionError,

@@ -102,3 +102,10 @@ test('the encoder refuses values that do not fit the signature', () => {
   assert.throws(() => encodeMethodReturn(1, 1, ':1.1', 'v', [5]), /Variant/);
   assert.throws(() => encodeMethodReturn(1, 1, ':1.1', 'ai', [{}]), /array/);
 });
+
+test('the smallest int64 marshals and reads back (dbus-next alone refuses -2^63)', () => {
+  const v = new Variant('x', -(2n ** 63n));
+  const mine = encodeMethodReturn(9, 7, ':1.3', 'v', [v]);
+  assert.deepEqual(mine, reference(msgOf({ type: 2, replySerial: 7, destination: ':1.3', signature: 'v', body: [v] }), 9));
+  assert.equal((decode(mine).body[0] as Variant).value, -(2n ** 63n));
+});

@@ -8,7 +8,7 @@ import { deviceInstance } from './device-instance';
 import { EngineHost, Logger, OutMessage, RequestError, silentLogger, UpdateCause, ItemUpdate } from './engine-api';
 import { FlashmqProtocol } from './flashmq-protocol';
 import { Item, ItemCache, Service } from './item-cache';
-import { ItemSource, SourceItem, SourceState } from './item-source';
+import { ItemSource, ServiceInfo, SourceItem, SourceState } from './item-source';
 import { JsonLiteral } from './json-literal';
 import { FLASHMQ_TIMING, KeepaliveOutcome, KeepaliveTiming } from './keepalive';
 import { LegacyProtocol } from './legacy-protocol';
@@ -83,6 +83,11 @@ export class GxEngine extends EventEmitter implements EngineHost {
     return this.source.state;
   }
 
+  /** the source is connected but hears nothing from the GX (a remote GX gone quiet) */
+  get stale(): boolean {
+    return this.source.stale === true;
+  }
+
   get writePolicy(): WritePolicy {
     return this.writes.policy;
   }
@@ -94,7 +99,7 @@ export class GxEngine extends EventEmitter implements EngineHost {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.onSource('service', (name: string, items: SourceItem[]) => this.onService(name, items));
+    this.onSource('service', (name: string, items: SourceItem[], info?: ServiceInfo) => this.onService(name, items, info));
     this.onSource('changes', (name: string, items: SourceItem[]) => this.onChanges(name, items));
     this.onSource('service-gone', (name: string) => this.onServiceGone(name));
     this.onSource('state', (state: SourceState, detail?: string) => {
@@ -108,6 +113,7 @@ export class GxEngine extends EventEmitter implements EngineHost {
       this.initialScanDone = true;
       this.emit('scanned', n);
     });
+    this.onSource('stale', (stale: boolean, detail?: string) => this.emit('stale', stale, detail));
     this.onSource('log', (level: keyof Logger, text: string) => this.log[level](text));
     this.source.start();
   }
@@ -151,11 +157,12 @@ export class GxEngine extends EventEmitter implements EngineHost {
   // ---------------------------------------------------------------------------------------
   // Source events
 
-  private onService(name: string, items: SourceItem[]): void {
+  private onService(name: string, items: SourceItem[], info?: ServiceInfo): void {
     let service = this.cache.services.get(name);
     if (!service) {
       const byPath = new Map(items.map((i) => [i.path, i.value]));
-      service = new Service(name, shortServiceType(name), deviceInstance((p) => byPath.get(p)), this.portal ?? '');
+      const instance = info?.instance ?? deviceInstance((p) => byPath.get(p));
+      service = new Service(name, shortServiceType(name), instance, this.portal ?? '');
       this.cache.add(service);
     } // else: the owner changed without the service going away: merge, keep topics (D4, I5)
     for (const si of items) service.apply(si);

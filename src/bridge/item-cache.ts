@@ -12,6 +12,8 @@ export class Item {
   max: TypedValue | undefined = undefined;
   /** signature of the last valid value, so that a write can keep the item's type */
   typeSig: string | undefined = undefined;
+  /** the service's own text for the current value (GetItems / ItemsChanged `Text`), if known */
+  text: string | undefined = undefined;
 
   constructor(readonly path: string, public sig: string, public value: unknown) {
     if (!isInvalid({ signature: sig, value })) this.typeSig = sig;
@@ -21,13 +23,18 @@ export class Item {
     return { signature: this.sig, value: this.value };
   }
 
-  /** Sets the value; min/max present in the change are merged, absent ones kept (D10, N2). */
-  update(value: TypedValue | undefined, min?: TypedValue, max?: TypedValue): void {
+  /**
+   * Sets the value; min/max present in the change are merged, absent ones kept (D10, N2). A new
+   * value without a text makes the old text stale, so it is dropped.
+   */
+  update(value: TypedValue | undefined, min?: TypedValue, max?: TypedValue, text?: string): void {
     if (value) {
+      if (text === undefined && (value.signature !== this.sig || value.value !== this.value)) this.text = undefined;
       this.sig = value.signature;
       this.value = value.value;
       if (!isInvalid(value)) this.typeSig = value.signature;
     }
+    if (text !== undefined) this.text = text;
     if (min) this.min = min;
     if (max) this.max = max;
     this.payload = undefined;
@@ -76,10 +83,10 @@ export class Service {
     if (!item) {
       if (!si.value) return undefined;
       item = new Item(si.path, si.value.signature, si.value.value);
-      item.update(undefined, si.min, si.max);
+      item.update(undefined, si.min, si.max, si.text);
       this.items.set(si.path, item);
     } else {
-      item.update(si.value, si.min, si.max);
+      item.update(si.value, si.min, si.max, si.text);
     }
     return item;
   }

@@ -4,7 +4,7 @@
 // outcome is reported (write-result events, gx-write's output, the log).
 import { EngineHost, routeOf } from './engine-api';
 import type { Service } from './item-cache';
-import type { ItemSource } from './item-source';
+import type { ItemSource, SetValueOutcome } from './item-source';
 import { JsonLiteral, JsonSyntaxError, parseJsonLiteral } from './json-literal';
 import { isMaskedSetting, toPlain } from './payload';
 import type { ItemAddress } from './topics';
@@ -26,6 +26,8 @@ export interface WriteResult {
   signature?: string;
   /** SetValue's return code (0 ok, 1 not writeable or refused, 2 rejected by the service) */
   code?: number;
+  /** how the outcome is known (see SetValueOutcome): a reply, the item's next notification, or not at all */
+  confirmation?: SetValueOutcome['confirmation'];
   error?: string;
   source: WriteOrigin;
 }
@@ -75,16 +77,17 @@ export class Writes {
     }
     const base = { topic: this.topic(addr), service: service.name, path: addr.path, source: origin,
       value: masked ? '******' : toPlain(value.signature, value.value), signature: value.signature };
-    let code: number;
+    let outcome: SetValueOutcome;
     try {
-      code = await this.source.setValue(service.name, addr.path, value);
+      outcome = await this.source.setValue(service.name, addr.path, value);
     } catch (e) {
       return this.report({ ...base, ok: false, error: `SetValue failed: ${(e as Error).message}` });
     }
+    const { code, confirmation } = outcome;
     if (code !== 0) {
-      return this.report({ ...base, ok: false, code, error: `SetValue returned ${code}: ${SET_VALUE_CODES[code] ?? 'refused'}` });
+      return this.report({ ...base, ok: false, code, confirmation, error: `SetValue returned ${code}: ${SET_VALUE_CODES[code] ?? 'refused'}` });
     }
-    return this.report({ ...base, ok: true, code });
+    return this.report({ ...base, ok: true, code, confirmation });
   }
 
   private topic(addr: ItemAddress): string {

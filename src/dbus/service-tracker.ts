@@ -5,7 +5,7 @@
 import { EventEmitter } from 'events';
 import * as dbus from 'dbus-next';
 import './int64-range';
-import { ItemSource, SourceItem, SourceState } from '../bridge/item-source';
+import { ItemSource, SetValueOutcome, SourceItem, SourceState } from '../bridge/item-source';
 import { joinPath, subTreeEntries, unwrapVariant } from '../bridge/sub-tree';
 import { TypedValue } from '../bridge/typed-value';
 import { BusAddress, resolveBusAddress } from './address';
@@ -263,10 +263,10 @@ export class DbusServiceTracker extends EventEmitter implements ItemSource {
     return reply.body[0] as TypedValue;
   }
 
-  async setValue(service: string, path: string, value: TypedValue): Promise<number> {
+  async setValue(service: string, path: string, value: TypedValue): Promise<SetValueOutcome> {
     const reply = await this.callItem(service, path, 'SetValue', this.opts.callTimeoutMs, 'v', [toVariant(value)]);
     const code = reply.body[0];
-    return typeof code === 'number' ? code : 0;
+    return { code: typeof code === 'number' ? code : 0, confirmation: 'reply' };
   }
 
   // ---------------------------------------------------------------------------------------
@@ -404,7 +404,7 @@ export class DbusServiceTracker extends EventEmitter implements ItemSource {
       if (msg.signature !== 'a{sv}') throw new Error(`signature '${msg.signature}'`);
       const props = msg.body[0] as Record<string, TypedValue>;
       if (!props.Value) return; // D11: only Value is used; without it nothing happens
-      items = [{ path: msg.path as string, value: unwrapVariant(props.Value) }];
+      items = [{ path: msg.path as string, value: unwrapVariant(props.Value), text: textOf(props.Text) }];
     } else {
       return;
     }
@@ -434,7 +434,14 @@ function itemsFromDict(dict: Record<string, Record<string, TypedValue>>): Source
     if (e.Value) item.value = unwrapVariant(e.Value);
     if (e.Min) item.min = unwrapVariant(e.Min);
     if (e.Max) item.max = unwrapVariant(e.Max);
+    if (item.value) item.text = textOf(e.Text);
     if (item.value || item.min || item.max) out.push(item);
   }
   return out;
+}
+
+/** The `Text` of an entry, when it is a string (velib sends `s`). */
+function textOf(v: TypedValue | undefined): string | undefined {
+  const t = v ? unwrapVariant(v) : undefined;
+  return t && t.signature === 's' ? (t.value as string) : undefined;
 }

@@ -284,3 +284,33 @@ test('a service replugged under the same name with other paths: the old items go
     await fx.close();
   }
 });
+
+test("the service's own text: from GetItems, ItemsChanged and PropertiesChanged; dropped when a value comes without one", async () => {
+  const fx = await startEngineFixture();
+  const raw = new RawService('com.victronenergy.solarcharger.textual');
+  raw.items = {
+    '/DeviceInstance': { Value: new Variant('i', 279), Text: new Variant('s', '279') },
+    '/State': { Value: new Variant('i', 3), Text: new Variant('s', 'Bulk') },
+    '/Dc/0/Voltage': { Value: new Variant('d', 57.04), Text: new Variant('s', '57.04V') },
+  };
+  try {
+    await raw.connect(fx.bus.address);
+    await fx.waitService(raw.name);
+    const items = () => fx.engine.cache.services.get(raw.name)!.items;
+    assert.equal(items().get('/State')!.text, 'Bulk');
+    assert.equal(items().get('/Dc/0/Voltage')!.text, '57.04V');
+    raw.signal('/', 'ItemsChanged', 'a{sa{sv}}', [{ '/State': { Value: new Variant('i', 4), Text: new Variant('s', 'Absorption') } }]);
+    await waitUntil(() => items().get('/State')!.value === 4);
+    assert.equal(items().get('/State')!.text, 'Absorption');
+    raw.signal('/Dc/0/Voltage', 'PropertiesChanged', 'a{sv}', [{ Value: new Variant('d', 57.1), Text: new Variant('s', '57.10V') }]);
+    await waitUntil(() => items().get('/Dc/0/Voltage')!.value === 57.1);
+    assert.equal(items().get('/Dc/0/Voltage')!.text, '57.10V');
+    raw.signal('/Dc/0/Voltage', 'PropertiesChanged', 'a{sv}', [{ Value: new Variant('d', 58) }]);
+    await waitUntil(() => items().get('/Dc/0/Voltage')!.value === 58);
+    assert.equal(items().get('/Dc/0/Voltage')!.text, undefined, 'a text for 57.10 is not shown beside 58');
+    assert.equal(fx.engine.cache.services.get(raw.name)!.payloadOf(items().get('/State')!), '{"value":4}', 'no text in payloads (N2)');
+  } finally {
+    raw.disconnect();
+    await fx.close();
+  }
+});

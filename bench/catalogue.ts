@@ -33,7 +33,28 @@ function flat(s: string): string {
   return Buffer.from(s, 'utf8').toString('utf8');
 }
 
+/**
+ * Heap of one loaded catalogue without the code: ten fresh copies of the modules are loaded
+ * (each reads and compiles its own data), the growth is divided by ten.
+ */
+function heapPerCopy(): number {
+  const dir = path.join(__dirname, '..', 'src', 'catalogue');
+  const fresh = () => {
+    for (const k of Object.keys(require.cache)) if (k.startsWith(dir)) delete require.cache[k];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const c = require(path.join(dir, 'index.js')) as typeof import('../src/catalogue');
+    c.describePath('battery', '/Soc');
+    return c;
+  };
+  const keep = [fresh()];
+  const h0 = heap();
+  for (let i = 0; i < 10; i++) keep.push(fresh());
+  const grown = heap() - h0;
+  return keep.length > 0 ? grown / 10 : 0;
+}
+
 function main(): void {
+  const perCopy = heapPerCopy();
   const ess = items(0);
   for (const f of fs.readdirSync(RECORDINGS).filter((n) => n.endsWith('.csv'))) {
     const rec = loadRecording(path.join(RECORDINGS, f));
@@ -66,6 +87,7 @@ function main(): void {
     serviceTypes: info.serviceTypes.length,
     fileBytes: fs.statSync(info.file).size,
     loadMs: Number(loadMs.toFixed(1)),
+    heapPerLoadedCatalogue: kb(perCopy),
     heapLoaded: kb(h1 - h0),
     heapWithEssMemo: kb(h2 - h0),
     essItems: ess.length,

@@ -12,7 +12,7 @@ import { dbusReasonOf } from '../../src/nodes/dbus-problem';
 import { brokerProblemOf } from '../../src/mqtt/broker-problem';
 import { startPrivateBus, PrivateBus } from '../support/dbus-daemon';
 import { waitUntil } from '../support/engine-fixture';
-import { helper, NODES } from '../support/nr-helper';
+import { helper, linesOf, NODES, statusesOf } from '../support/nr-helper';
 import { freePort, tempDir } from '../support/processes';
 import { startSecureMosquitto, SecureBroker } from '../support/secure-mosquitto';
 
@@ -36,25 +36,6 @@ after(async () => {
   await broker.stop();
   await bus.stop();
 });
-
-/** Statuses a node shows; each new one differs from the last (no repeats) and fits in 20 characters. */
-function statusesOf(id: string): any[] {
-  const seen: any[] = [];
-  helper.getNode(id).on('call:status', (c: any) => {
-    const s = c.args[0];
-    assert.ok((s.text ?? '').length <= 20, `status text at most 20 characters: '${s.text}'`);
-    const prev = seen[seen.length - 1];
-    assert.ok(!prev || prev.fill !== s.fill || prev.shape !== s.shape || prev.text !== s.text, `status repeated: ${JSON.stringify(s)}`);
-    seen.push(s);
-  });
-  return seen;
-}
-
-function linesOf(node: any, levels = ['warn', 'error']): string[] {
-  const lines: string[] = [];
-  for (const level of levels) node.on(`call:${level}`, (c: any) => lines.push(`${level} ${String(c.args[0])}`));
-  return lines;
-}
 
 test('the reasons in a few words', () => {
   assert.equal(dbusReasonOf('D-Bus error: connect ENOENT /run/x/bus.sock'), 'no D-Bus socket');

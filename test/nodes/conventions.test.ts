@@ -9,7 +9,7 @@ import { Variant } from 'dbus-next';
 import { GxSimulator } from '../../src/sim';
 import { startPrivateBus, PrivateBus } from '../support/dbus-daemon';
 import { sleep, waitUntil } from '../support/engine-fixture';
-import { collect, helper, NODES } from '../support/nr-helper';
+import { collect, connectedConfig as connected, helper, NODES, statusesOf, withAdminServer } from '../support/nr-helper';
 import { ScriptedPeer } from '../support/scripted-peer';
 
 let bus: PrivateBus;
@@ -58,25 +58,6 @@ const cfg = (extra: object = {}) => ({ id: 'cfg', type: 'gx-config', dbusAddress
 const catcher = { id: 'c1', type: 'catch', z: 'f1', wires: [['caught']] };
 const caughtNode = { id: 'caught', type: 'helper', z: 'f1' };
 
-async function connected(id = 'cfg') {
-  const c = helper.getNode(id);
-  await waitUntil(() => c.controller?.status?.text === 'connected', 5000, 'gx-config connected');
-  return c;
-}
-
-/** Every status a node shows, checked for the conventions on the way in. */
-function statusesOf(id: string): any[] {
-  const seen: any[] = [];
-  helper.getNode(id).on('call:status', (c: any) => {
-    const s = c.args[0];
-    assert.ok((s.text ?? '').length <= 20, `status text at most 20 characters: '${s.text}'`);
-    const prev = seen[seen.length - 1];
-    assert.ok(!prev || prev.fill !== s.fill || prev.shape !== s.shape || prev.text !== s.text, `status repeated: ${JSON.stringify(s)}`);
-    seen.push(s);
-  });
-  return seen;
-}
-
 test('gx-notify → function → gx-write: the configured path wins over the notification\'s msg.topic', async () => {
   const vebus = sim.service('com.victronenergy.vebus.ttyO1')!;
   const grid = sim.service('com.victronenergy.grid.cgwacs_ttyUSB0_di30_mb1')!;
@@ -123,8 +104,7 @@ test('gx-read: the configured path wins; msg.topic only when the path is empty; 
 });
 
 test('secrets: the pincode and the access-point password are masked in gx-notify, gx-read and the admin API unless a node opts in', async () => {
-  await helper.startServer();
-  try {
+  await withAdminServer(async () => {
     await helper.load(NODES, [
       tab, cfg(),
       { id: 'n', type: 'gx-notify', z: 'f1', server: 'cfg', filter: 'settings/0/Settings/#', initial: true, wires: [['masked']] },
@@ -162,15 +142,11 @@ test('secrets: the pincode and the access-point password are masked in gx-notify
     const pin = all.body.items.find((i: any) => i.path === 'settings/0/Settings/Ble/Service/Pincode');
     assert.equal(pin.value, '******');
     assert.equal((await helper.request().get('/gx-config/cfg/items?q=123456').expect(200)).body.total, 0);
-  } finally {
-    await helper.unload();
-    await helper.stopServer();
-  }
+  });
 });
 
 test('admin item list: filter on path, value text and device name, offset/limit pages with a total, devices with their product name', async () => {
-  await helper.startServer();
-  try {
+  await withAdminServer(async () => {
     await helper.load(NODES, [cfg()]);
     await connected();
     const get = async (q: string) => (await helper.request().get(`/gx-config/cfg/items${q}`).expect(200)).body;
@@ -190,10 +166,7 @@ test('admin item list: filter on path, value text and device name, offset/limit 
     assert.ok(byName.items.length >= 4 && byName.items.every((i: any) => i.device === 'vebus/257'), JSON.stringify(byName.items));
     assert.deepEqual(byName.devices, [{ device: 'vebus/257', service: 'com.victronenergy.vebus.ttyO1', name: 'MultiPlus-II 48/5000', count: byName.total }]);
     assert.ok(!everything.items.some((i: any) => i.path.endsWith('/Interfaces/Mk2/Tunnel')), 'blocked paths are not offered (N6)');
-  } finally {
-    await helper.unload();
-    await helper.stopServer();
-  }
+  });
 });
 
 test('gx-write: every failure sends its result message and reaches Catch once; without Catch it is logged once', async () => {

@@ -6,7 +6,7 @@ import { Variant } from 'dbus-next';
 import { GxSimulator } from '../../src/sim';
 import { startPrivateBus, PrivateBus } from '../support/dbus-daemon';
 import { sleep, waitUntil } from '../support/engine-fixture';
-import { collect, helper, NODES } from '../support/nr-helper';
+import { collect, helper, NODES, withAdminServer } from '../support/nr-helper';
 
 let bus: PrivateBus;
 let sim: GxSimulator;
@@ -273,8 +273,7 @@ test('the D-Bus goes away: nodes go red ring, yellow ring, then green dot again'
 });
 
 test('admin endpoint lists live paths for the editors; unknown config ids are 404', async () => {
-  await helper.startServer();
-  try {
+  await withAdminServer(async () => {
     await helper.load(NODES, [cfg()]);
     await connected();
     const res = await helper.request().get('/gx-config/cfg/items').expect(200);
@@ -286,10 +285,7 @@ test('admin endpoint lists live paths for the editors; unknown config ids are 40
     assert.equal(q.body.items.length, 2);
     assert.equal(q.body.total, 2);
     await helper.request().get('/gx-config/nope/items').expect(404);
-  } finally {
-    await helper.unload();
-    await helper.stopServer();
-  }
+  });
 });
 
 test('redeploys release everything: D-Bus connections, listeners and timers', async () => {

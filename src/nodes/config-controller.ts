@@ -140,7 +140,7 @@ export class GxConfigController {
 
   private computeGx(): NodeStatus {
     const gw = this.gateway!;
-    switch (gw.tracker.state) {
+    switch (gw.engine.sourceState) {
       case 'connecting':
         return this.dbusLogged ? Status.disconnected(this.dbusLogged) : Status.connecting();
       case 'disconnected':

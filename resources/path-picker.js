@@ -1,199 +1,316 @@
 // Path picker shared by the gx-notify, gx-read and gx-write editors (Node-RED serves this
 // folder at resources/@gx-bridge/node-red-gx/). It asks the runtime for the items the selected
-// gx-config node knows (GET gx-config/<id>/items → {"items":[{"path":"battery/256/Soc","value":…},…]})
-// and offers them while typing; any failure leaves a plain text box.
+// gx-config node knows, one page at a time (GET gx-config/<id>/items?q=…&limit=… →
+// {total, items:[{path, device, value, text}], devices:[{device, service, name, count}]}), and
+// shows them grouped by device as soon as the field is clicked, filtered on the path, the
+// value's text and the device's name while typing. Any failure leaves a plain text box.
 (function () {
     "use strict";
-    if (!window.GxBridgeEditor) {
-        window.GxBridgeEditor = (function () {
-            var CACHE_MS = 20000;
-            var MAX_SHOWN = 100;
-            var cache = {};
+    if (window.GxBridgeEditor) { return; }
 
-            function itemsUrl(configId) {
-                return "gx-config/" + encodeURIComponent(configId) + "/items";
-            }
+    var PAGE = 100;
+    var CACHE_MS = 15000;
+    var DEBOUNCE_MS = 150;
+    var MAX_FOLDERS = 20;
+    var cache = {};
 
-            function normalise(data) {
-                var list = (data && Array.isArray(data.items)) ? data.items : (Array.isArray(data) ? data : []);
-                var out = [];
-                var seen = {};
-                list.forEach(function (it) {
-                    var p = (typeof it === "string") ? it : (it && typeof it.path === "string" ? it.path : null);
-                    if (!p) { return; }
-                    p = p.replace(/^\/+/, "");
-                    if (!p || seen[p]) { return; }
-                    seen[p] = true;
-                    out.push({ path: p, value: (it && typeof it === "object") ? it.value : undefined });
-                });
-                out.sort(function (a, b) { return a.path < b.path ? -1 : (a.path > b.path ? 1 : 0); });
-                return out;
-            }
-
-            // cb(items) with an array, or cb(null) when the list is not available.
-            function fetchItems(configId, force, cb) {
-                if (!configId || configId === "_ADD_") { cb(null); return; }
-                var c = cache[configId];
-                var now = Date.now();
-                if (c && !force) {
-                    if (c.pending) { c.pending.push(cb); return; }
-                    if (now - c.time < CACHE_MS) { cb(c.items); return; }
-                }
-                c = cache[configId] = { time: now, items: null, pending: [cb] };
-                function settle(items) {
-                    c.items = items;
-                    c.time = Date.now();
-                    var waiting = c.pending || [];
-                    c.pending = null;
-                    waiting.forEach(function (f) { try { f(items); } catch (e) { /* a closed dialog */ } });
-                }
-                try {
-                    $.getJSON(itemsUrl(configId))
-                        .done(function (data) { settle(normalise(data)); })
-                        .fail(function () { settle(null); });
-                } catch (e) {
-                    settle(null);
-                }
-            }
-
-            function formatValue(v) {
-                if (v === undefined) { return ""; }
-                var s;
-                try { s = JSON.stringify(v); } catch (e) { s = String(v); }
-                if (s === undefined) { s = String(v); }
-                return s.length > 32 ? s.slice(0, 31) + "…" : s;
-            }
-
-            // Candidates for one kind of field:
-            //  "item"   – leaf items only (gx-write)
-            //  "tree"   – items, sub-trees and whole services "type/instance/" (gx-read)
-            //  "filter" – items, "…/#" sub-trees, "type/+/<path>" across instances and "#" (gx-notify)
-            function candidates(items, kind) {
-                var out = [];
-                var groups = {};
-                var order = [];
-                function group(key, icon) {
-                    if (!groups[key]) { groups[key] = { path: key, count: 0, icon: icon }; order.push(key); }
-                    groups[key].count++;
-                }
-                items.forEach(function (it) {
-                    out.push({ path: it.path, value: it.value, icon: "fa-circle-o" });
-                    if (kind === "item") { return; }
-                    var parts = it.path.split("/");
-                    if (parts.length < 3) { return; }
-                    if (kind === "tree") {
-                        group(parts[0] + "/" + parts[1] + "/", "fa-cube");
-                        for (var i = 3; i < parts.length; i++) { group(parts.slice(0, i).join("/"), "fa-folder-o"); }
-                    } else {
-                        group(parts[0] + "/+/" + parts.slice(2).join("/"), "fa-clone");
-                        group(parts[0] + "/#", "fa-cubes");
-                        for (var j = 2; j < parts.length; j++) { group(parts.slice(0, j).join("/") + "/#", "fa-folder-o"); }
-                    }
-                });
-                order.forEach(function (k) {
-                    // "type/+/path" is only worth offering when more than one instance has that path
-                    if (kind === "filter" && k.indexOf("/+/") > 0 && groups[k].count < 2) { return; }
-                    out.push(groups[k]);
-                });
-                if (kind === "filter" && items.length) { out.push({ path: "#", count: items.length, icon: "fa-asterisk" }); }
-                return out;
-            }
-
-            function rank(c, q) {
-                var p = c.path.toLowerCase();
-                if (p === q) { return 0; }
-                if (p.indexOf(q) === 0) { return 1; }
-                return 2;
-            }
-
-            function search(list, value, countText) {
-                var q = (value || "").trim().toLowerCase();
-                var hits = [];
-                for (var i = 0; i < list.length; i++) {
-                    var idx = list[i].path.toLowerCase().indexOf(q);
-                    if (idx !== -1) { hits.push({ c: list[i], idx: idx, rank: rank(list[i], q) }); }
-                }
-                hits.sort(function (a, b) {
-                    if (a.rank !== b.rank) { return a.rank - b.rank; }
-                    return a.c.path.length - b.c.path.length || (a.c.path < b.c.path ? -1 : 1);
-                });
-                return hits.slice(0, MAX_SHOWN).map(function (h) {
-                    var c = h.c;
-                    var row = $("<div>", { style: "display:flex; justify-content:space-between; gap:12px; white-space:nowrap;" });
-                    var left = $("<span>", { style: "overflow:hidden; text-overflow:ellipsis;" }).appendTo(row);
-                    $("<i>", { class: "fa " + c.icon, style: "opacity:0.6; margin-right:6px;" }).appendTo(left);
-                    if (q && h.idx !== -1) {
-                        $("<span>").text(c.path.slice(0, h.idx)).appendTo(left);
-                        $("<b>").text(c.path.slice(h.idx, h.idx + q.length)).appendTo(left);
-                        $("<span>").text(c.path.slice(h.idx + q.length)).appendTo(left);
-                    } else {
-                        $("<span>").text(c.path).appendTo(left);
-                    }
-                    var right = (c.count !== undefined) ? countText(c.count) : formatValue(c.value);
-                    $("<span>", { style: "opacity:0.6; font-family:monospace;" }).text(right).appendTo(row);
-                    return { value: c.path, label: row };
-                });
-            }
-
-            // opts: {input, server, refresh, hint, kind, text(key, vars)}
-            function attach(opts) {
-                var input = opts.input;
-                var list = [];
-                var useWidget = typeof input.autoComplete === "function";
-                var datalist = null;
-                var generation = 0;
-                function say(key, vars) {
-                    if (opts.hint) { opts.hint.text(opts.text(key, vars)); }
-                }
-                if (useWidget) {
-                    try {
-                        input.autoComplete({
-                            minLength: 0,
-                            search: function (value, done) {
-                                done(search(list, value, function (n) { return opts.text("picker.count", { n: n }); }));
-                            }
-                        });
-                    } catch (e) {
-                        useWidget = false;
-                    }
-                }
-                if (!useWidget) {
-                    var id = (input.attr("id") || "gx-path") + "-datalist";
-                    $("#" + id).remove();
-                    datalist = $("<datalist>", { id: id }).insertAfter(input);
-                    input.attr("list", id);
-                }
-                function fill(items) {
-                    list = items ? candidates(items, opts.kind) : [];
-                    if (datalist) {
-                        datalist.empty();
-                        list.slice(0, 2000).forEach(function (c) {
-                            $("<option>").attr("value", c.path).appendTo(datalist);
-                        });
-                    }
-                }
-                function load(force) {
-                    var serverId = opts.server.val();
-                    var mine = ++generation;
-                    fill(null);
-                    if (!serverId || serverId === "_ADD_") { say("picker.no-server"); return; }
-                    say("picker.loading");
-                    fetchItems(serverId, force, function (items) {
-                        if (mine !== generation) { return; }
-                        fill(items);
-                        if (!items) { say("picker.unavailable"); }
-                        else if (!items.length) { say("picker.empty"); }
-                        else { say("picker.loaded", { n: items.length }); }
-                    });
-                }
-                opts.server.on("change", function () { load(false); });
-                if (opts.refresh) {
-                    opts.refresh.on("click", function (evt) { evt.preventDefault(); load(true); });
-                }
-                load(false);
-            }
-
-            return { attach: attach, fetchItems: fetchItems, itemsUrl: itemsUrl };
-        })();
+    function itemsUrl(configId, q, limit) {
+        return "gx-config/" + encodeURIComponent(configId) + "/items?limit=" + (limit || PAGE) +
+            (q ? "&q=" + encodeURIComponent(q) : "");
     }
+
+    // cb(page) with {total, items, devices}, or cb(null) when the list is not available.
+    function fetchPage(configId, q, force, cb) {
+        if (!configId || configId === "_ADD_") { cb(null); return; }
+        var key = configId + "\u0000" + q;
+        var c = cache[key];
+        var now = Date.now();
+        if (c && !force) {
+            if (c.pending) { c.pending.push(cb); return; }
+            if (now - c.time < CACHE_MS) { cb(c.page); return; }
+        }
+        c = cache[key] = { time: now, page: null, pending: [cb] };
+        function settle(page) {
+            c.page = page;
+            c.time = Date.now();
+            var waiting = c.pending || [];
+            c.pending = null;
+            if (!page) { delete cache[key]; }
+            waiting.forEach(function (f) { try { f(page); } catch (e) { /* a closed dialog */ } });
+        }
+        try {
+            $.getJSON(itemsUrl(configId, q))
+                .done(function (data) { settle(normalise(data)); })
+                .fail(function () { settle(null); });
+        } catch (e) {
+            settle(null);
+        }
+    }
+
+    function normalise(data) {
+        var items = (data && Array.isArray(data.items)) ? data.items : [];
+        var devices = (data && Array.isArray(data.devices)) ? data.devices : [];
+        return {
+            total: (data && typeof data.total === "number") ? data.total : items.length,
+            items: items.filter(function (it) { return it && typeof it.path === "string"; }),
+            devices: devices.filter(function (d) { return d && typeof d.device === "string"; })
+        };
+    }
+
+    function formatValue(v) {
+        if (v === undefined) { return ""; }
+        var s;
+        try { s = JSON.stringify(v); } catch (e) { s = String(v); }
+        if (s === undefined) { s = String(v); }
+        return s.length > 32 ? s.slice(0, 31) + "…" : s;
+    }
+
+    // A typed MQTT filter (gx-notify) as a test on paths; an unfinished last level matches as a prefix.
+    function filterTest(typed) {
+        var levels = typed.split("/");
+        var re = levels.map(function (l, i) {
+            if (l === "#") { return ".*"; }
+            if (l === "+") { return "[^/]+"; }
+            var esc = l.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+            return i === levels.length - 1 ? esc + "[^/]*" : esc;
+        }).join("/");
+        var rx = new RegExp("^" + re + "(/.*)?$", "i");
+        return function (p) { return rx.test(p); };
+    }
+
+    // The one place a row of the menu is drawn: an icon, the path (the matched part in bold), then
+    // the value and the service's text. A label column (catalogue names, units) goes in here.
+    function renderRow(row, q, text) {
+        var el = $("<div>", { "class": "gx-picker-row gx-picker-" + row.kind,
+            style: "display:flex; justify-content:space-between; gap:12px; white-space:nowrap;" +
+                (row.kind === "header" ? " font-weight:bold;" : "") + (row.kind === "more" ? " opacity:0.7; font-style:italic;" : "") });
+        var left = $("<span>", { style: "overflow:hidden; text-overflow:ellipsis;" +
+            (row.kind === "item" || row.kind === "group" ? " padding-left:14px;" : "") }).appendTo(el);
+        if (row.icon) { $("<i>", { "class": "fa " + row.icon, style: "opacity:0.6; margin-right:6px;" }).appendTo(left); }
+        var shown = row.title || row.path || "";
+        var idx = (q && row.kind !== "more") ? shown.toLowerCase().indexOf(q) : -1;
+        if (idx !== -1) {
+            $("<span>").text(shown.slice(0, idx)).appendTo(left);
+            $("<b>").text(shown.slice(idx, idx + q.length)).appendTo(left);
+            $("<span>").text(shown.slice(idx + q.length)).appendTo(left);
+        } else {
+            $("<span>").text(shown).appendTo(left);
+        }
+        var right = $("<span>", { style: "opacity:0.65; font-family:monospace;" }).appendTo(el);
+        if (row.count !== undefined) {
+            right.text(text("picker.count", { count: row.count }));
+        } else if (row.kind === "item") {
+            $("<span>", { "class": "gx-picker-value" }).text(formatValue(row.value)).appendTo(right);
+            if (row.text !== undefined && row.text !== "" && row.text !== formatValue(row.value)) {
+                $("<span>", { "class": "gx-picker-text", style: "margin-left:8px; font-style:italic; font-family:inherit;" })
+                    .text(row.text).appendTo(right);
+            }
+        }
+        return el;
+    }
+
+    // The rows for one page: per device a header (whole-device candidate or a narrowing), the
+    // sub-trees that match (gx-read, gx-notify), the items; then "N more" when the page is not all.
+    function rows(page, typed, kind) {
+        var q = typed.toLowerCase();
+        var wild = kind === "filter" && /[+#]/.test(typed);
+        var test = wild ? filterTest(typed) : null;
+        var out = [];
+        var names = {};
+        page.devices.forEach(function (d) { names[d.device] = d; });
+        var items = test ? page.items.filter(function (it) { return test(it.path); }) : page.items;
+        if (kind === "filter") {
+            if (wild) {
+                out.push({ kind: "group", path: typed.replace(/\/+$/, ""), icon: "fa-filter", count: items.length });
+            } else if (!q) {
+                out.push({ kind: "group", path: "#", icon: "fa-asterisk", count: page.total });
+            }
+            if (!wild) {
+                // type/+/<path> across instances, when several devices of a type have that path
+                var across = {};
+                items.forEach(function (it) {
+                    var p = it.path.split("/");
+                    if (p.length < 3) { return; }
+                    var k = p[0] + "/+/" + p.slice(2).join("/");
+                    (across[k] = across[k] || {})[p[1]] = true;
+                });
+                Object.keys(across).sort().forEach(function (k) {
+                    var n = Object.keys(across[k]).length;
+                    if (n > 1 && (!q || k.toLowerCase().indexOf(q) !== -1)) { out.push({ kind: "group", path: k, icon: "fa-clone", count: n }); }
+                });
+            }
+        }
+        var byDevice = {};
+        var order = [];
+        items.forEach(function (it) {
+            if (!byDevice[it.device]) { byDevice[it.device] = []; order.push(it.device); }
+            byDevice[it.device].push(it);
+        });
+        order.forEach(function (device) {
+            var d = names[device] || { device: device, count: byDevice[device].length };
+            var header = {
+                kind: "header",
+                icon: "fa-cube",
+                title: d.name ? d.name + " (" + device + ")" : device,
+                path: kind === "tree" ? device + "/" : (kind === "filter" ? device + "/#" : device + "/"),
+                narrow: kind === "item",
+                count: d.count
+            };
+            out.push(header);
+            if (kind !== "item" && q && !wild) {
+                var folders = {};
+                var list = [];
+                byDevice[device].forEach(function (it) {
+                    var parts = it.path.split("/");
+                    for (var i = 3; i < parts.length; i++) {
+                        var f = parts.slice(0, i).join("/");
+                        if (f.toLowerCase().indexOf(q) === -1) { continue; }
+                        if (!folders[f]) { folders[f] = { kind: "group", icon: "fa-folder-o", path: kind === "filter" ? f + "/#" : f, count: 0 }; list.push(folders[f]); }
+                        folders[f].count++;
+                    }
+                });
+                list.slice(0, MAX_FOLDERS).forEach(function (f) { out.push(f); });
+            }
+            var its = byDevice[device].slice();
+            its.sort(function (a, b) {
+                var ea = a.path.toLowerCase() === q ? 0 : 1;
+                var eb = b.path.toLowerCase() === q ? 0 : 1;
+                return ea - eb || (a.path < b.path ? -1 : (a.path > b.path ? 1 : 0));
+            });
+            its.forEach(function (it) {
+                out.push({ kind: "item", path: it.path, value: it.value, text: it.text, icon: "fa-circle-o" });
+            });
+        });
+        var more = page.total - page.items.length;
+        if (more > 0 && !wild) { out.push({ kind: "more", title: "", more: more, shown: page.items.length, total: page.total }); }
+        return out;
+    }
+
+    // opts: {input, server, refresh, hint, kind: "item"|"tree"|"filter", text(key, vars)}
+    function attach(opts) {
+        var input = opts.input;
+        var kind = opts.kind;
+        var generation = 0;
+        var known = null;     // total items of the config node, once loaded
+        var timer = null;
+        var widget = typeof input.autoComplete === "function";
+        var datalist = null;
+        function text(key, vars) { return opts.text(key, vars); }
+        function say(key, vars) { if (opts.hint) { opts.hint.text(text(key, vars)); } }
+        function serverId() { return opts.server.val(); }
+        // the text sent to the runtime: a typed MQTT filter is searched up to its first wildcard
+        function queryOf(typed) {
+            var t = (typed || "").trim().replace(/^\/+/, "");
+            if (kind === "filter") { t = t.split(/[+#]/)[0]; }
+            return t;
+        }
+
+        function menuRows(page, typed) {
+            var q = (typed || "").trim().replace(/^\/+/, "").toLowerCase();
+            return rows(page, (typed || "").trim().replace(/^\/+/, ""), kind).map(function (r) {
+                if (r.kind === "more") {
+                    r.title = text("picker.more", { count: r.more, shown: r.shown, total: r.total });
+                    return { value: input.val(), label: renderRow(r, q, text), footer: true, onselect: function () { reopen(); } };
+                }
+                var opt = { value: r.path, label: renderRow(r, q, text), header: r.kind === "header" };
+                if (r.narrow) {
+                    // a device in gx-write: show its items
+                    opt.onselect = function () { input.val(r.path); reopen(); };
+                }
+                return opt;
+            });
+        }
+
+        function reopen() {
+            window.setTimeout(function () {
+                input.focus();
+                input.trigger($.Event("keyup", { keyCode: 0 }));
+            }, 0);
+        }
+
+        function search(value, done) {
+            var id = serverId();
+            var mine = ++generation;
+            if (timer) { window.clearTimeout(timer); }
+            timer = window.setTimeout(function () {
+                timer = null;
+                fetchPage(id, queryOf(value), false, function (page) {
+                    if (mine !== generation) { return; }
+                    if (!page) { say("picker.unavailable"); done([]); return; }
+                    var shown = page.items.length;
+                    if (queryOf(value) === "") { known = page.total; }
+                    if (page.total === 0) {
+                        say(known === 0 || known === null ? "picker.empty" : "picker.no-match");
+                    } else if (shown < page.total) {
+                        say("picker.shown", { shown: shown, total: page.total });
+                    } else {
+                        say("picker.matching", { count: page.total });
+                    }
+                    done(menuRows(page, value));
+                });
+            }, DEBOUNCE_MS);
+        }
+
+        if (widget) {
+            try {
+                // Enter/Tab take the first item, not a device header or the "more" row
+                input.on("keydown.gx-picker", function (evt) {
+                    if (evt.keyCode !== 13 && evt.keyCode !== 9) { return; }
+                    var inst = input.autoComplete("instance");
+                    if (!inst || !inst.completionMenuShown || !inst.menu) { return; }
+                    var options = inst.menu.options() || [];
+                    var pick = null;
+                    for (var i = 0; i < options.length && !pick; i++) {
+                        if (!options[i].header && !options[i].footer) { pick = options[i]; }
+                    }
+                    if (!pick) { return; }
+                    evt.preventDefault();
+                    evt.stopImmediatePropagation();
+                    input.val(pick.value);
+                    inst.menu.hide();
+                    input.trigger("change");
+                });
+                input.autoComplete({ minLength: 0, search: search });
+                // open with the live list as soon as the field is clicked (the widget only reacts to typing)
+                input.on("click.gx-picker", function () { input.trigger($.Event("keyup", { keyCode: 0 })); });
+            } catch (e) {
+                widget = false;
+            }
+        }
+        if (!widget) {
+            var listId = (input.attr("id") || "gx-path") + "-datalist";
+            $("#" + listId).remove();
+            datalist = $("<datalist>", { id: listId }).insertAfter(input);
+            input.attr("list", listId);
+        }
+
+        function load(force) {
+            var id = serverId();
+            var mine = ++generation;
+            known = null;
+            if (datalist) { datalist.empty(); }
+            if (!id || id === "_ADD_") { say("picker.no-server"); return; }
+            say("picker.loading");
+            fetchPage(id, "", force, function (page) {
+                if (mine !== generation) { return; }
+                if (!page) { say("picker.unavailable"); return; }
+                known = page.total;
+                if (!page.total) { say("picker.empty"); } else { say("picker.loaded", { count: page.total }); }
+                if (datalist) {
+                    page.items.forEach(function (it) { $("<option>").attr("value", it.path).appendTo(datalist); });
+                }
+            });
+        }
+        opts.server.on("change", function () { load(false); });
+        if (opts.refresh) {
+            opts.refresh.on("click", function (evt) {
+                evt.preventDefault();
+                cache = {};
+                load(true);
+            });
+        }
+        load(false);
+    }
+
+    window.GxBridgeEditor = { attach: attach, fetchPage: fetchPage, itemsUrl: itemsUrl, rows: rows, renderRow: renderRow };
 })();

@@ -3,6 +3,7 @@
 import { GxConfigController, GxConfigCredentials, GxConfigDef } from '../../src/nodes/config-controller';
 import { GxConfigNode, NodeAPI, NodeDef, nodeLogger } from '../../src/nodes/red';
 import { TlsOptions } from '../../src/mqtt/broker-link';
+import { listQueryOf } from '../../src/nodes/item-listing';
 
 interface TlsConfigNode {
   addTLSOptions(opts: Record<string, unknown>): void;
@@ -34,14 +35,15 @@ export = function register(RED: NodeAPI): void {
     credentials: { username: { type: 'text' }, password: { type: 'password' } },
   } as never);
 
-  // Live services and paths for the editors' path picker (admin API, with permissions).
+  // Live items for the editors' path picker (admin API, with permissions): ?q= filters on the
+  // path, the value's text and the device's name; ?offset=&limit= page (default 100, at most
+  // 1000); `total` counts every match. Masked settings are always "******" here.
   RED.httpAdmin.get('/gx-config/:id/items', RED.auth.needsPermission('gx-config.read'), (req, res) => {
     const node = RED.nodes.getNode(String(req.params.id)) as GxConfigNode | null;
     if (!node || !node.controller) {
       res.status(404).json({ error: 'this GX config node is not deployed' });
       return;
     }
-    const q = typeof req.query.q === 'string' ? req.query.q : '';
-    res.json({ portalId: node.controller.engine?.portalId ?? null, items: node.controller.listItems(q) });
+    res.json(node.controller.listItems(listQueryOf(req.query as Record<string, unknown>)));
   });
 };

@@ -1,39 +1,45 @@
 // gx-keepalive: keeps the bridge alive from a flow and reports full_publish_completed.
 import { AliveStatus } from '../../src/nodes/alive-status';
 import { KeepaliveController } from '../../src/nodes/keepalive-controller';
-import { attachToConfig, configOf, Node, NodeAPI, PaletteDef } from '../../src/nodes/red';
+import { attachToConfig, configOf, configProblem, flag, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
 
 interface Def extends PaletteDef {
   interval?: number | string;
   suppress?: boolean | string;
   echo?: boolean | string;
+  /** 'node' (default): the node's settings decide; 'msg': a non-empty msg.payload is sent as the options */
+  options?: string;
 }
-
-const bool = (v: unknown, dflt: boolean) => (v === undefined || v === '' ? dflt : v === true || v === 'true');
 
 export = function register(RED: NodeAPI): void {
   function GxKeepalive(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
-    const engine = configOf(RED, def)?.engine;
+    const status = statusOf(this);
+    const engine = configProblem(RED, def) ? undefined : configOf(RED, def)?.engine;
     if (!engine) {
-      attachToConfig(RED, this, def); // shows and logs why
-      this.on('input', (_msg, _send, done) => done(new Error('no usable gx-config node')));
+      attachToConfig(RED, this, def, status); // shows and logs why; messages go to done(err)
       return;
     }
     const interval = Number(def.interval ?? 30);
     const controller = new KeepaliveController(engine, {
       interval: Number.isFinite(interval) && interval > 0 ? interval : 0,
-      suppress: bool(def.suppress, true),
-      echo: bool(def.echo, true),
+      suppress: flag(def.suppress, true),
+      echo: flag(def.echo, true),
+      optionsFrom: def.options === 'msg' ? 'msg' : 'node',
     }, (m) => this.send(m as never));
-    const status = new AliveStatus(engine, (s) => this.status(s));
+    const alive = new AliveStatus(engine, (s) => status.set(s));
     let wasConnected = false;
-    attachToConfig(RED, this, def, (s) => {
-      // whenever the GX (and its broker) become connected, a full keep-alive brings clients up to date
-      const isConnected = s.fill === 'green';
-      if (isConnected && !wasConnected) setImmediate(() => controller.connected());
-      wasConnected = isConnected;
-      status.connectionStatus(s);
+    let closed = false;
+    // the keep-alive is for the bridge's clients: this node shows the broker's state too
+    attachToConfig(RED, this, def, status, {
+      needsBroker: true,
+      onStatus: (s) => {
+        // whenever the GX (and its broker) become connected, a full keep-alive brings clients up to date
+        const isConnected = s.fill === 'green';
+        if (isConnected && !wasConnected) setImmediate(() => { if (!closed) controller.connected(); });
+        wasConnected = isConnected;
+        alive.connectionStatus(s);
+      },
     });
     this.on('input', (msg, _send, done) => {
       try {
@@ -44,7 +50,8 @@ export = function register(RED: NodeAPI): void {
       }
     });
     this.on('close', () => {
-      status.close();
+      closed = true;
+      alive.close();
       controller.close();
     });
   }

@@ -1,25 +1,34 @@
 // gx-read: reads an item or a sub-tree on input.
 import { ReadController } from '../../src/nodes/read-controller';
-import { attachToConfig, Node, NodeAPI, PaletteDef } from '../../src/nodes/red';
-import { Status } from '../../src/nodes/status';
+import { attachToConfig, flag, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
+import { count, Status } from '../../src/nodes/status';
+
+interface Def extends PaletteDef {
+  path?: string;
+  payloadMode?: string;
+  revealSecrets?: boolean | string;
+}
 
 export = function register(RED: NodeAPI): void {
-  function GxRead(this: Node, def: PaletteDef & { path?: string; payloadMode?: string }) {
+  function GxRead(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
-    const config = attachToConfig(RED, this, def);
-    if (!config?.engine) {
-      this.on('input', (_msg, _send, done) => done(new Error('no usable gx-config node')));
-      return;
-    }
-    const controller = new ReadController(config.engine, def.path ?? '', def.payloadMode === 'object' ? 'object' : 'value');
+    const status = statusOf(this);
+    const config = attachToConfig(RED, this, def, status);
+    if (!config?.engine) return;
+    const controller = new ReadController(config.engine, def.path ?? '', {
+      payloadMode: def.payloadMode === 'object' ? 'object' : 'value',
+      revealSecrets: flag(def.revealSecrets),
+    });
     this.on('input', (msg, send, done) => {
-      this.status(Status.busy('reading'));
+      status.set(Status.busy('reading'));
       controller.read(msg.topic).then((items) => {
+        // one message per item, each a copy of the input with topic, payload and gx replaced
         send([items.map((m) => ({ ...RED.util.cloneMessage(msg), ...m }))]);
-        this.status(Status.ok(`${items.length} item${items.length === 1 ? '' : 's'}`));
+        status.set(Status.ok(count(items.length, 'item')));
         done();
       }, (err: Error) => {
-        this.status(Status.failed('read failed'));
+        // no message: the help promises one message per item read; the error goes to Catch
+        status.set(Status.failed('read failed'));
         done(err);
       });
     });

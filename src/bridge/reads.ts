@@ -28,6 +28,8 @@ export interface ReadOptions {
   publish?: boolean;
   /** a plain value for an unlisted path is taken as a new item (flows only; MQTT keeps R4) */
   acceptLeaf?: boolean;
+  /** also return blocked paths (flows only: N6 stops publishing, not reading; cf. W10) */
+  includeBlocked?: boolean;
 }
 
 /** One cached item as flows see it. */
@@ -84,7 +86,10 @@ export class Reads {
     }
     const out: ReadItem[] = [];
     for (const item of touched) {
-      if (service.isBlocked(item)) continue;
+      if (service.isBlocked(item)) {
+        if (opts.includeBlocked) out.push(readItemOf(service, item));
+        continue;
+      }
       if (opts.publish) this.host.publishItem(service, item, true);
       this.host.update('read', service, item);
       out.push(readItemOf(service, item));

@@ -4,8 +4,12 @@
 //   gx-sim --bus <address|system|session> [--speed X] [--no-loop] [--no-replay]
 //          [--synthetic NxM] [--rate VALUES_PER_S] [--batch N] [--signals MODE] <files…>
 //
-// files: .csv dbus-recorder recordings and/or .json scenarios. Prints one line per exported
-// service, then "ready: …". Stops cleanly on SIGINT / SIGTERM.
+// files: .csv dbus-recorder recordings and/or .json scenarios (a bare name such as ess-gx.json
+// is also looked up among the scenarios shipped with the package). Prints one line per exported
+// service, then "ready: …". When the bus goes away it keeps running and exports its services
+// again once the bus is back, like Venus services do (backoff; one line per distinct reason).
+// Stops cleanly on SIGINT / SIGTERM.
+import * as fs from 'fs';
 import * as path from 'path';
 import { GxSimulator, loadFile, syntheticSystem } from '../sim';
 import type { ServiceDef, SignalMode } from '../sim';
@@ -19,7 +23,32 @@ const USAGE = `usage: gx-sim --bus <address|system|session> [options] <recording
   --rate V          synthetic: send V changed values per second (default 0 = none)
   --batch N         synthetic: values per ItemsChanged (default 1)
   --signals MODE    signal mode for every service: both | items | properties | none
-  -h, --help        this text`;
+  -h, --help        this text
+Files: .csv recordings, .json scenarios, or the name of a scenario shipped with the package
+(${shippedScenarios().join(', ') || 'none found'}).`;
+
+/** The package's own scenarios (test/fixtures/scenarios, shipped in the npm package). */
+function scenariosDir(): string {
+  return path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'scenarios');
+}
+
+function shippedScenarios(): string[] {
+  try {
+    return fs.readdirSync(scenariosDir()).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+}
+
+/** A file as given, else a shipped scenario of that name (with or without .json). */
+function resolveFile(f: string): string {
+  if (fs.existsSync(f) || f.includes('/') || f.includes(path.sep)) return f;
+  for (const name of [f, `${f}.json`]) {
+    const p = path.join(scenariosDir(), name);
+    if (fs.existsSync(p)) return p;
+  }
+  return f;
+}
 
 interface Args {
   bus?: string;
@@ -92,10 +121,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const defs: ServiceDef[] = [];
-  for (const f of args.files) defs.push(...loadFile(f));
+  for (const f of args.files) defs.push(...loadFile(resolveFile(f)));
   if (args.synthetic) defs.push(...syntheticSystem(args.synthetic[0], args.synthetic[1]));
 
-  const sim = new GxSimulator({ address: args.bus! });
+  const sim = new GxSimulator({ address: args.bus!, reconnect: true });
   let stopping = false;
   const shutdown = async (sig: string) => {
     if (stopping) return;
@@ -106,7 +135,27 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => { void shutdown('SIGINT'); });
   process.on('SIGTERM', () => { void shutdown('SIGTERM'); });
-  sim.on('serviceLost', (s: { name: string }) => console.error(`gx-sim: lost connection of ${s.name}`));
+  // the bus went away: one line for the outage, one per distinct reason while it stays away,
+  // one when every service is back
+  const lost = new Set<string>();
+  let lastReason = '';
+  sim.on('serviceLost', (s: { name: string }) => {
+    if (stopping) return;
+    if (lost.size === 0) console.error(`gx-sim: lost the bus ${args.bus}; exporting the services again when it is back`);
+    lost.add(s.name);
+  });
+  sim.on('reconnectFailed', (_name: string, e: Error) => {
+    if (e.message.replace(/com\.victronenergy\.\S+: /, '') === lastReason) return;
+    lastReason = e.message.replace(/com\.victronenergy\.\S+: /, '');
+    console.error(`gx-sim: bus ${args.bus} not back yet: ${lastReason}; retrying`);
+  });
+  sim.on('serviceRestored', (s: { name: string }) => {
+    lost.delete(s.name);
+    if (lost.size === 0) {
+      lastReason = '';
+      console.log(`gx-sim: exported ${sim.services().length} services again on ${args.bus}`);
+    }
+  });
 
   const overrides = args.signals ? { signals: args.signals } : {};
   for (const def of defs) {

@@ -4,7 +4,10 @@
 import { EventEmitter } from 'events';
 import * as mqtt from 'mqtt';
 import { GxEngine, Logger, OutMessage } from '../bridge/engine';
+import { BrokerProblem, brokerProblemOf } from './broker-problem';
 import { PacketSink, PublishWriter } from './publish-writer';
+
+export type { BrokerProblem } from './broker-problem';
 
 export interface TlsOptions {
   ca?: string | Buffer;
@@ -27,6 +30,13 @@ export interface BrokerLinkOptions {
   /** first reconnect delay; it doubles on every failed attempt up to reconnectMaxMs */
   reconnectPeriodMs?: number;
   reconnectMaxMs?: number;
+  /**
+   * after a problem that retrying soon cannot fix (a refused login, an untrusted certificate):
+   * first delay, doubling up to the largest. The link never gives up: fixing the broker is
+   * enough, no redeploy needed.
+   */
+  slowRetryMinMs?: number;
+  slowRetryMaxMs?: number;
   connectTimeoutMs?: number;
   /** bytes waiting in the socket beyond which notifications are dropped (slow broker) */
   maxBufferedBytes?: number;
@@ -51,6 +61,7 @@ export class BrokerLink extends EventEmitter {
   private readonly onPublish = (m: OutMessage) => this.publish(m);
   private readonly writer: PublishWriter;
   private readonly onPortal = () => this.subscribe();
+  private _problem: BrokerProblem | undefined;
 
   constructor(readonly engine: GxEngine, private readonly opts: BrokerLinkOptions) {
     super();
@@ -67,6 +78,11 @@ export class BrokerLink extends EventEmitter {
 
   get label(): string {
     return redactUrl(this.opts.url);
+  }
+
+  /** why the last connection attempt failed; undefined while connected or before the first failure */
+  get problem(): BrokerProblem | undefined {
+    return this._problem;
   }
 
   private setState(s: LinkState, detail?: string): void {
@@ -86,6 +102,9 @@ export class BrokerLink extends EventEmitter {
       password: o.password || undefined,
       protocolVersion: o.protocolVersion ?? 4,
       reconnectPeriod: o.reconnectPeriodMs ?? 1000,
+      // MQTT.js gives up for good after a refused CONNACK unless told otherwise; a password
+      // fixed on the broker must be picked up without a redeploy
+      reconnectOnConnackError: true,
       connectTimeout: o.connectTimeoutMs ?? 10000,
       clean: true,
       resubscribe: false, // we subscribe ourselves on every connect
@@ -100,37 +119,57 @@ export class BrokerLink extends EventEmitter {
     if (tls.rejectUnauthorized === false && /^(mqtts|wss|ssl):/.test(o.url)) {
       this.log.warn(`TLS certificate of ${this.label} is NOT verified (told not to)`);
     }
-    // capped exponential backoff: MQTT.js reads reconnectPeriod when it schedules each attempt
+    // Capped exponential backoff, chosen per failure: MQTT.js reads reconnectPeriod when it
+    // schedules the next attempt, which is after the 'error' of the failed attempt.
     const firstDelay = o.reconnectPeriodMs ?? 1000;
     const maxDelay = Math.max(firstDelay, o.reconnectMaxMs ?? 15000);
+    const slowFirst = o.slowRetryMinMs ?? 5000;
+    const slowMax = Math.max(slowFirst, o.slowRetryMaxMs ?? 60000);
+    let failures = 0;
+    const plan = () => {
+      const slow = this._problem?.permanent === true;
+      const [first, max] = slow ? [slowFirst, slowMax] : [firstDelay, maxDelay];
+      client.options.reconnectPeriod = Math.min(max, first * Math.pow(2, Math.max(0, failures - 1)));
+    };
     client.on('reconnect', () => {
-      client.options.reconnectPeriod = Math.min(maxDelay, (client.options.reconnectPeriod ?? firstDelay) * 2);
+      failures++;
+      plan();
+      this.setState('connecting', this.label);
     });
     client.on('connect', () => {
       // No Nagle: our packets are already batched per event-loop turn, and Nagle's wait for the
       // broker's delayed ACK put ~40 ms on the tail of each batch (bench S2 p99).
       (client.stream as unknown as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+      failures = 0;
       client.options.reconnectPeriod = firstDelay;
+      const recovered = this._problem !== undefined;
       lastError = '';
+      this._problem = undefined;
       this.subscribedPortal = undefined;
       this.setState('connected', this.label);
-      this.log.info(`connected to MQTT broker ${this.label}`);
+      this.log.info(`connected to MQTT broker ${this.label}${recovered ? ' again' : ''}`);
       this.subscribe();
     });
-    client.on('reconnect', () => this.setState('connecting', this.label));
     const lost = () => {
       if (this._state === 'closed') return;
       if (this._state === 'connected') this.log.warn(`MQTT broker ${this.label} connection lost; reconnecting`);
-      this.setState('disconnected', this.label);
+      this.setState('disconnected', this._problem?.reason ?? this.label);
     };
     client.on('close', lost);
     client.on('offline', lost);
     let lastError = '';
     client.on('error', (err: Error) => {
+      const problem = brokerProblemOf(err);
+      const changed = problem.reason !== this._problem?.reason;
+      this._problem = problem;
+      plan();
       // one line per distinct problem, not one per retry
-      if (err.message === lastError) return;
-      lastError = err.message;
-      this.log.warn(`MQTT broker ${this.label}: ${err.message}`);
+      if (err.message !== lastError) {
+        lastError = err.message;
+        this.log.warn(`MQTT broker ${this.label}: ${err.message}` +
+          (problem.permanent ? `; retrying every ${Math.round(slowMax / 1000)} s at most until it is fixed` : ''));
+      }
+      if (changed) this.emit('problem', problem);
       this.emit('broker-error', err);
     });
     client.on('message', (topic: string, payload: Buffer, packet: mqtt.IPublishPacket) => {

@@ -1,12 +1,15 @@
 // The gx-config node's behaviour: it owns one GxGateway (D-Bus connection, engine and, when a
 // broker is set, the broker link), lets the palette nodes register with it, fans its
 // connection status out to them, and releases everything on close (model: core 10-mqtt).
-import { Logger } from '../bridge/engine';
+// The status says what is wrong in a few words; the log says why, once per distinct reason.
+import { Logger, WriteResult } from '../bridge/engine';
 import { limitLogger } from '../bridge/log-limiter';
 import { parseWritePatterns, WritePolicy } from '../bridge/write-policy';
 import { GxGateway } from '../gateway';
 import { BrokerLinkOptions, redactUrl, TlsOptions } from '../mqtt/broker-link';
-import { NodeStatus, Status } from './status';
+import { dbusReasonOf } from './dbus-problem';
+import { ItemList, listItems, ListQuery } from './item-listing';
+import { NodeStatus, sameStatus, Status } from './status';
 
 export interface GxConfigDef {
   name?: string;
@@ -29,6 +32,11 @@ export interface GxConfigCredentials {
 export interface GxUser {
   id: string;
   status(s: NodeStatus): void;
+  /**
+   * the node's work depends on the broker (gx-keepalive): it is shown the broker's state too.
+   * The others (gx-notify, gx-read, gx-write) work on D-Bus alone and see only the GX's state.
+   */
+  needsBroker?: boolean;
 }
 
 /** The D-Bus address to use: the node's, else NODE_RED_DBUS_ADDRESS (node-red-contrib-victron's variable), else the system bus. */
@@ -38,21 +46,34 @@ export function effectiveDbusAddress(configured: string | undefined, env: NodeJS
   return (env.NODE_RED_DBUS_ADDRESS ?? '').trim() || 'system';
 }
 
+/** How long a closing config node waits for flow writes still in flight. */
+const CLOSE_WAIT_MS = 5000;
+
 export class GxConfigController {
   readonly gateway: GxGateway | undefined;
   /** why the gateway could not be built (bad address, bad pattern…) */
   readonly configError: string | undefined;
   private readonly users = new Map<string, GxUser>();
-  private current: NodeStatus = Status.connecting();
+  private gxStatus: NodeStatus = Status.connecting();
+  private fullStatus: NodeStatus = Status.connecting();
   private closed = false;
-  private readonly onChange = () => this.setStatus(this.computeStatus());
+  private readonly log: Logger;
+  private dbusLogged: string | undefined;
+  private portalWarned = false;
+  private readonly writesInFlight = new Set<Promise<unknown>>();
+  /** a "write … refused" line of the engine, held until its write-result says who wrote */
+  private heldWriteLine: string | undefined;
+  private readonly onChange = () => this.update();
+  private readonly onDbusState = (state: string, detail?: string) => this.dbusState(state, detail);
+  private readonly onWriteResult = (r: WriteResult) => this.releaseWriteLine(r.source === 'flow');
 
   constructor(def: GxConfigDef, creds: GxConfigCredentials, tls: TlsOptions | undefined, log: Logger) {
+    this.log = log;
     let gateway: GxGateway | undefined;
     let error: string | undefined;
     try {
       gateway = new GxGateway({
-        logger: limitLogger(log),
+        logger: limitLogger(this.engineLogger(log)),
         dbus: { address: effectiveDbusAddress(def.dbusAddress) },
         engine: {
           portalId: def.portalId?.trim() || undefined,
@@ -69,49 +90,101 @@ export class GxConfigController {
     this.gateway = gateway;
     this.configError = error;
     if (!gateway) {
-      this.current = Status.failed('config error');
+      this.gxStatus = this.fullStatus = Status.failed('config error');
       return;
     }
-    gateway.engine.on('state', this.onChange);
+    gateway.engine.on('state', this.onDbusState);
     gateway.engine.on('portal', this.onChange);
     gateway.engine.on('scanned', this.onChange);
+    gateway.engine.on('write-result', this.onWriteResult);
     gateway.link?.on('state', this.onChange);
+    gateway.link?.on('problem', this.onChange);
     gateway.start();
-    this.onChange();
+    this.update();
   }
 
   get engine() {
     return this.gateway?.engine;
   }
 
-  private computeStatus(): NodeStatus {
+  /** The status of the whole: the GX and, when there is one, the broker. */
+  get status(): NodeStatus {
+    return this.fullStatus;
+  }
+
+  /** The status of the GX alone (D-Bus, scan, portal ID), for nodes that do not use the broker. */
+  get dbusStatus(): NodeStatus {
+    return this.gxStatus;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Status and its reasons
+
+  private dbusState(state: string, detail?: string): void {
     const gw = this.gateway!;
-    switch (gw.tracker.state) {
+    const where = gw.tracker.address;
+    const label = where.label === where.address ? where.address : `${where.label} (${where.address})`;
+    if (state === 'disconnected') {
+      const reason = dbusReasonOf(detail);
+      // once per distinct reason, not once per retry (the tracker retries with backoff)
+      if (reason !== this.dbusLogged) {
+        this.dbusLogged = reason;
+        this.log.warn(`D-Bus ${label}: ${(detail ?? 'disconnected').replace(/^D-Bus error: /, '')}; retrying`);
+      }
+    } else if (state === 'connected' && this.dbusLogged !== undefined) {
+      this.dbusLogged = undefined;
+      this.log.info(`connected to D-Bus ${label} again`);
+    }
+    this.update();
+  }
+
+  private computeGx(): NodeStatus {
+    const gw = this.gateway!;
+    switch (gw.engine.sourceState) {
       case 'connecting':
-        return Status.connecting();
+        return this.dbusLogged ? Status.disconnected(this.dbusLogged) : Status.connecting();
       case 'disconnected':
-        return Status.disconnected();
+        return Status.disconnected(this.dbusLogged ?? 'disconnected');
       case 'closed':
         return Status.disconnected('closed');
     }
     if (!gw.engine.initialScanDone) return Status.connecting('scanning');
-    if (!gw.engine.portalId) return Status.busy('waiting for portal');
-    if (gw.link && gw.link.state !== 'connected') return Status.busy('broker offline');
+    if (!gw.engine.portalId) {
+      if (!this.portalWarned) {
+        this.portalWarned = true;
+        this.log.warn('no portal ID: this D-Bus has no com.victronenergy.system with a /Serial, and the Portal ID field of ' +
+          'this GX config node is empty. Set the Portal ID (the GX\'s VRM portal ID, e.g. c0619ab1f00d); until then the ' +
+          'nodes send no messages and the broker gets nothing');
+      }
+      return Status.failed('set the Portal ID');
+    }
     return Status.connected();
   }
 
-  private setStatus(s: NodeStatus): void {
-    this.current = s;
-    for (const u of this.users.values()) u.status(s);
+  private computeFull(gx: NodeStatus): NodeStatus {
+    const link = this.gateway!.link;
+    if (!link || gx.fill !== 'green' || link.state === 'connected') return gx;
+    const problem = link.problem;
+    if (problem) return problem.permanent ? Status.failed(problem.reason) : Status.connecting(problem.reason);
+    return Status.connecting(link.state === 'connecting' ? 'broker connecting' : 'broker offline');
   }
 
-  get status(): NodeStatus {
-    return this.current;
+  private update(): void {
+    if (this.closed || !this.gateway) return;
+    const gx = this.computeGx();
+    const full = this.computeFull(gx);
+    const gxChanged = !sameStatus(gx, this.gxStatus);
+    const fullChanged = !sameStatus(full, this.fullStatus);
+    this.gxStatus = gx;
+    this.fullStatus = full;
+    for (const u of this.users.values()) {
+      if (u.needsBroker ? fullChanged : gxChanged) u.status(u.needsBroker ? full : gx);
+    }
   }
 
   register(user: GxUser): void {
     this.users.set(user.id, user);
-    user.status(this.current);
+    user.status(user.needsBroker ? this.fullStatus : this.gxStatus);
   }
 
   deregister(user: GxUser): void {
@@ -122,31 +195,76 @@ export class GxConfigController {
     return this.users.size;
   }
 
+  // ---------------------------------------------------------------------------------------
+  // Flow writes: a redeploy waits for them, and their refusals are not logged twice
+
+  /** Runs a write from a flow; closing the config node waits for it (bounded). */
+  trackWrite<T>(write: Promise<T>): Promise<T> {
+    this.writesInFlight.add(write);
+    const forget = () => this.writesInFlight.delete(write);
+    write.then(forget, forget);
+    return write;
+  }
+
+  /**
+   * The engine logs every refused write. A flow write's refusal reaches the flow (result
+   * message, done(err) → Catch node or Node-RED's log) already, so the engine's line for it
+   * goes to debug; an MQTT write's line stays a warning. The engine emits 'write-result'
+   * right after that line, which tells the two apart.
+   */
+  private engineLogger(log: Logger): Logger {
+    return {
+      debug: (m) => log.debug(m),
+      info: (m) => log.info(m),
+      warn: (m) => {
+        this.releaseWriteLine(false);
+        if (/^write \S+ (refused|failed)\b/.test(m)) {
+          this.heldWriteLine = m;
+          queueMicrotask(() => this.releaseWriteLine(false));
+        } else {
+          log.warn(m);
+        }
+      },
+      error: (m) => log.error(m),
+    };
+  }
+
+  private releaseWriteLine(fromFlow: boolean): void {
+    const line = this.heldWriteLine;
+    if (line === undefined) return;
+    this.heldWriteLine = undefined;
+    if (fromFlow) this.log.debug(line);
+    else this.log.warn(line);
+  }
+
+  // ---------------------------------------------------------------------------------------
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.users.clear();
+    if (this.writesInFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.writesInFlight]),
+        new Promise<void>((resolve) => { timer = setTimeout(resolve, CLOSE_WAIT_MS); }),
+      ]);
+      clearTimeout(timer);
+    }
     if (this.gateway) {
-      for (const ev of ['state', 'portal', 'scanned']) this.gateway.engine.removeListener(ev, this.onChange);
+      this.gateway.engine.removeListener('state', this.onDbusState);
+      for (const ev of ['portal', 'scanned']) this.gateway.engine.removeListener(ev, this.onChange);
+      this.gateway.engine.removeListener('write-result', this.onWriteResult);
       this.gateway.link?.removeListener('state', this.onChange);
+      this.gateway.link?.removeListener('problem', this.onChange);
       await this.gateway.close();
     }
+    this.releaseWriteLine(false);
   }
 
-  /** Live services and paths for the editors' path picker. */
-  listItems(filter = '', limit = 20000): Array<{ path: string; value: unknown; service: string }> {
-    const engine = this.engine;
-    if (!engine) return [];
-    const out: Array<{ path: string; value: unknown; service: string }> = [];
-    const f = filter.toLowerCase();
-    for (const [service, item] of engine.items()) {
-      const path = `${service.type}/${service.instance}${item.path}`;
-      if (f && !path.toLowerCase().includes(f)) continue;
-      const value = engine.readItem(service, item).value;
-      out.push({ path, value: typeof value === 'bigint' ? value.toString() : value, service: service.name });
-      if (out.length >= limit) break;
-    }
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  /** Live items for the editors' path picker: filtered, paged, masked settings masked. */
+  listItems(query: ListQuery = {}): ItemList {
+    return listItems(this.engine, query);
   }
 }
 
@@ -165,9 +283,19 @@ function aliveMsOf(def: GxConfigDef): { aliveMs: number } | undefined {
   return { aliveMs: s * 1000 };
 }
 
+/** A user name or password inside a broker URL (`mqtt://user:pass@host`). */
+export function hasUrlCredentials(url: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url.trim());
+}
+
 function brokerOf(def: GxConfigDef, creds: GxConfigCredentials, tls: TlsOptions | undefined): BrokerLinkOptions | undefined {
   const url = (def.broker ?? '').trim();
   if (!url) return undefined;
+  if (hasUrlCredentials(url)) {
+    // they would be stored in clear in flows.json; the credential fields are encrypted
+    throw new Error(`the broker URL '${redactUrl(url)}' contains a user name or password: remove it from the URL and ` +
+      'put it in the Username and Password fields of the MQTT broker tab');
+  }
   if (!/^(mqtts?|wss?):\/\//.test(url)) throw new Error(`the broker must be an MQTT URL (mqtt://, mqtts://, ws://, wss://), not '${redactUrl(url)}'`);
   return {
     url,

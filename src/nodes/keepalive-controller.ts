@@ -1,8 +1,11 @@
 // gx-keepalive: keeps the engine alive from a flow (on input, or on its own interval: the first
 // keep-alive full, later ones with suppress-republish), and reports full_publish_completed,
-// matched to its own echo token when it uses one (gui-v2#1360).
+// matched to its own echo token when it uses one (gui-v2#1360). The node's settings decide
+// what a keep-alive carries; msg.payload does only when the node is set to take it from there
+// (an Inject's timestamp must not turn a suppressed keep-alive into a full one).
 import { randomBytes } from 'crypto';
 import { FullPublishCompleted, GxEngine } from '../bridge/engine';
+import { noPortal } from './read-controller';
 
 export interface KeepaliveNodeOptions {
   /** seconds; 0 = only on input */
@@ -11,6 +14,8 @@ export interface KeepaliveNodeOptions {
   suppress: boolean;
   /** use an echo token and report only the matching completion */
   echo: boolean;
+  /** 'msg': a non-empty msg.payload is sent as the keep-alive options; default 'node' */
+  optionsFrom?: 'node' | 'msg';
 }
 
 export interface CompletedMessage {
@@ -27,7 +32,7 @@ export class KeepaliveController {
   constructor(private readonly engine: GxEngine, private readonly opts: KeepaliveNodeOptions,
     private readonly emit: (m: CompletedMessage) => void) {
     engine.on('full-publish-completed', this.onCompleted);
-    if (opts.interval > 0) this.timer = setInterval(() => this.send(), opts.interval * 1000);
+    if (opts.interval > 0) this.timer = setInterval(() => this.tick(), opts.interval * 1000);
   }
 
   /**
@@ -37,13 +42,18 @@ export class KeepaliveController {
    */
   connected(): void {
     this.sentFull = false;
-    if (this.timer) this.send();
+    if (this.timer && this.engine.portalId) this.send();
   }
 
-  /** Sends a keep-alive; `raw` is a payload given by the flow (string or options object). */
+  private tick(): void {
+    if (this.engine.portalId) this.send(); // without one the status says what to do
+  }
+
+  /** Sends a keep-alive; `raw` is msg.payload (used only when the node takes its options from msg). */
   send(raw?: unknown): string {
+    if (!this.engine.portalId) throw new Error(noPortal);
     let payload: string;
-    if (raw !== undefined && raw !== null && raw !== '') {
+    if (this.opts.optionsFrom === 'msg' && raw !== undefined && raw !== null && raw !== '') {
       try {
         payload = typeof raw === 'string' ? raw : JSON.stringify(raw);
       } catch (e) {

@@ -1,16 +1,36 @@
 // gx-read: reads an item or a sub-tree from D-Bus (never from the cache) and answers one
-// message per item.
+// message per item. The configured path wins over msg.topic. A read that finds nothing is an
+// error, never a silent success; paths MQTT never publishes (N6) are read all the same, since
+// blocking stops publishing, not reading (W10).
 import { GxEngine } from '../bridge/engine';
-import { ItemMessage, itemMessage, PayloadMode } from './item-message';
+import { ItemMessage, itemMessage, MessageOptions, PayloadMode } from './item-message';
 import { targetOf } from './target';
 
+export interface ReadNodeOptions {
+  payloadMode?: PayloadMode;
+  /** the BLE pincode and the access-point password in clear (explicit opt-in; default masked) */
+  revealSecrets?: boolean;
+}
+
 export class ReadController {
-  constructor(private readonly engine: GxEngine, private readonly path: string, private readonly payloadMode: PayloadMode = 'value') {}
+  private readonly msgOpts: MessageOptions;
+
+  constructor(private readonly engine: GxEngine, private readonly path: string, opts: ReadNodeOptions | PayloadMode = {}) {
+    const o = typeof opts === 'string' ? { payloadMode: opts } : opts;
+    this.msgOpts = { payloadMode: o.payloadMode ?? 'value', revealSecrets: o.revealSecrets === true };
+  }
 
   async read(msgTopic: unknown): Promise<ItemMessage[]> {
-    if (this.engine.sourceState !== 'connected') throw new Error(`not connected to D-Bus (${this.engine.sourceState})`);
     const addr = targetOf(msgTopic, this.path, this.engine.portalId);
-    const items = await this.engine.read(addr, { acceptLeaf: true });
-    return items.map((r) => itemMessage(r, 'read', this.engine.portalId, this.payloadMode));
+    if (this.engine.sourceState !== 'connected') throw new Error(`not connected to D-Bus (${this.engine.sourceState})`);
+    const portal = this.engine.portalId;
+    if (!portal) throw new Error(noPortal);
+    const items = await this.engine.read(addr, { acceptLeaf: true, includeBlocked: true });
+    const where = `${addr.type}/${addr.instance}${addr.path}`;
+    if (items.length === 0) throw new Error(`nothing to read at ${where}: the D-Bus answer holds no items (an empty sub-tree)`);
+    return items.map((r) => itemMessage(r, 'read', portal, this.msgOpts));
   }
 }
+
+export const noPortal = 'the portal ID is not known: this D-Bus has no com.victronenergy.system /Serial; ' +
+  'set the Portal ID in the GX config node';

@@ -1,5 +1,8 @@
-// Which item a flow message means: `msg.topic` as `R/<portal>/…`, `W/<portal>/…`,
-// `N/<portal>/…` or `<type>/<instance>/<path>`, else the path configured in the node.
+// Which item a flow message means: the path configured in the node; only when that is empty,
+// `msg.topic` as `R/<portal>/…`, `W/<portal>/…`, `N/<portal>/…` or `<type>/<instance>/<path>`.
+// (Node-RED's rule: a property set in the node wins, msg fills in only what is left empty. A
+// gx-notify → function → gx-write chain keeps the notification's topic; it must not redirect
+// the write.)
 import { isValidObjectPath, ItemAddress, shortServiceType } from '../bridge/topics';
 
 export class TargetError extends Error {}
@@ -21,9 +24,18 @@ export function parseTarget(text: string, portal: string | undefined): ItemAddre
   return { type: shortServiceType(parts[0]), instance: parts[1], path };
 }
 
-/** The target of a message: msg.topic when it names an item, else the configured path. */
+/** The target of a message: the configured path, else msg.topic when it names an item. */
 export function targetOf(msgTopic: unknown, configured: string | undefined, portal: string | undefined): ItemAddress {
-  if (typeof msgTopic === 'string' && msgTopic.trim() !== '' && (msgTopic.includes('/'))) return parseTarget(msgTopic, portal);
-  if (configured && configured.trim() !== '') return parseTarget(configured, portal);
+  if (typeof configured === 'string' && configured.trim() !== '') return parseTarget(configured, portal);
+  if (typeof msgTopic === 'string' && msgTopic.trim() !== '') return parseTarget(msgTopic, portal);
+  if (msgTopic !== undefined && msgTopic !== null && msgTopic !== '') {
+    throw new TargetError(`msg.topic must be a string <type>/<instance>/<path>, not ${describe(msgTopic)}`);
+  }
   throw new TargetError('no item: set a path in the node, or send msg.topic as <type>/<instance>/<path>');
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (Buffer.isBuffer(v)) return 'a Buffer';
+  return `a ${typeof v === 'object' ? 'object' : typeof v}`;
 }

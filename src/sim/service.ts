@@ -247,7 +247,7 @@ export class SimService extends EventEmitter {
   private onClosed(): void {
     const expected = this.expectClose;
     this.state = 'closed';
-    this.stopReplay();
+    this.haltReplay(); // an unexpected close keeps `replayOptions`, so a re-export can replay again
     this.cancelSignals();
     this.emit('disconnected', { expected });
   }
@@ -613,6 +613,9 @@ export class SimService extends EventEmitter {
     return this.replayTimer !== undefined;
   }
 
+  /** How the replay was started, until stopReplay() (kept when the connection is lost). */
+  replayOptions: ReplayOptions | undefined = undefined;
+
   /**
    * Replays the scripted changes in time (`at` seconds / speed), each instant's changes in one
    * ItemsChanged; loops after `loopAfter` (default last change + 1 s) unless loop is false.
@@ -621,6 +624,7 @@ export class SimService extends EventEmitter {
   startReplay(opts: ReplayOptions = {}): boolean {
     this.stopReplay();
     if (this.script.length === 0 || !this.connected) return false;
+    this.replayOptions = { ...opts };
     const speed = opts.speed ?? 1;
     if (!(speed > 0)) throw new Error('speed must be > 0');
     const loop = opts.loop ?? true;
@@ -667,6 +671,11 @@ export class SimService extends EventEmitter {
   }
 
   stopReplay(): void {
+    this.haltReplay();
+    this.replayOptions = undefined;
+  }
+
+  private haltReplay(): void {
     if (this.replayTimer) clearTimeout(this.replayTimer);
     this.replayTimer = undefined;
   }

@@ -17,11 +17,22 @@ export interface SimulatorOptions {
    * dbus-next's and ~20× faster for big GetItems) or 'dbus-next' (bus.send with Message objects).
    */
   marshal?: 'fast' | 'dbus-next';
+  /**
+   * Export a service again when its connection closes unexpectedly (the dbus-daemon died or
+   * restarted), as a Venus service restarted by its supervisor comes back: with its values as
+   * they were, replaying again if it was, retrying with backoff from reconnectMinMs (default
+   * 500) doubling to reconnectMaxMs (default 10000) until the bus is back or stop().
+   */
+  reconnect?: boolean;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
 }
 
 /**
  * Events: 'serviceLost' (SimService) when a service's connection closes without
- * removeService/crashService/stop (e.g. the dbus-daemon went away).
+ * removeService/crashService/stop (e.g. the dbus-daemon went away); with `reconnect`,
+ * 'serviceRestored' (the new SimService) once it is exported again and 'reconnectFailed'
+ * (name, Error, attempt) for each attempt that failed.
  */
 export class GxSimulator extends EventEmitter {
   readonly address: string;
@@ -29,6 +40,8 @@ export class GxSimulator extends EventEmitter {
   private readonly marshal: 'fast' | 'dbus-next';
   private readonly active = new Map<string, SimService>();
   private readonly generators = new Set<ChangeGenerator>();
+  private readonly restoreTimers = new Set<NodeJS.Timeout>();
+  private readonly reconnect: { minMs: number; maxMs: number } | undefined;
   private stopped = false;
 
   constructor(opts: SimulatorOptions) {
@@ -36,6 +49,10 @@ export class GxSimulator extends EventEmitter {
     this.address = opts.address;
     this.timeoutMs = opts.timeoutMs ?? 10000;
     this.marshal = opts.marshal ?? 'fast';
+    if (opts.reconnect) {
+      const minMs = opts.reconnectMinMs ?? 500;
+      this.reconnect = { minMs, maxMs: Math.max(minMs, opts.reconnectMaxMs ?? 10000) };
+    }
   }
 
   /** Exports a service and resolves once it owns its name. `options` override the definition's. */
@@ -46,7 +63,9 @@ export class GxSimulator extends EventEmitter {
     this.active.set(def.name, svc);
     svc.once('disconnected', ({ expected }: { expected: boolean }) => {
       if (this.active.get(svc.name) === svc) this.active.delete(svc.name);
-      if (!expected) this.emit('serviceLost', svc);
+      if (expected) return;
+      this.emit('serviceLost', svc);
+      if (this.reconnect && !this.stopped && svc.uniqueName) this.restore(svc.snapshot(), svc.replayOptions, 0);
     });
     try {
       await svc.connect(this.address, this.timeoutMs, this.marshal);
@@ -55,6 +74,24 @@ export class GxSimulator extends EventEmitter {
       throw e;
     }
     return svc;
+  }
+
+  /** Exports a lost service again after the backoff delay for this attempt. */
+  private restore(def: ServiceDef, replay: ReplayOptions | undefined, attempt: number): void {
+    const { minMs, maxMs } = this.reconnect!;
+    const timer = setTimeout(() => {
+      this.restoreTimers.delete(timer);
+      if (this.stopped || this.active.has(def.name)) return;
+      this.addService(def).then((fresh) => {
+        if (replay) fresh.startReplay(replay);
+        this.emit('serviceRestored', fresh);
+      }, (e: Error) => {
+        if (this.stopped) return;
+        this.emit('reconnectFailed', def.name, e, attempt + 1);
+        this.restore(def, replay, attempt + 1);
+      });
+    }, Math.min(maxMs, minMs * Math.pow(2, attempt)));
+    this.restoreTimers.add(timer);
   }
 
   /** Adds several services in parallel (in batches of `parallel`, default 20). */
@@ -117,6 +154,8 @@ export class GxSimulator extends EventEmitter {
   /** Stops generators and replays and closes every connection. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const t of this.restoreTimers) clearTimeout(t);
+    this.restoreTimers.clear();
     for (const g of [...this.generators]) g.stop();
     const all = [...this.active.values()];
     this.active.clear();

@@ -121,10 +121,9 @@ test('mosquitto_sub on the demo broker sees a full publish after a keep-alive', 
   }
 });
 
-async function openEditor(context: BrowserContext): Promise<Page> {
+async function openEditor(context: BrowserContext, errors: string[]): Promise<Page> {
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
-  const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(ready.editor);
   await page.waitForSelector('.red-ui-palette-node[data-palette-type="gx-write"]');
@@ -134,7 +133,8 @@ async function openEditor(context: BrowserContext): Promise<Page> {
   return page;
 }
 
-test('the editor: the five nodes, gx-write path picker on the live simulator, deploy, debug sidebar', async () => {
+/** A fresh headless Chromium on the demo's editor; a screenshot in test-artifacts/ when fn fails. */
+async function withEditor(shot: string, fn: (page: Page) => Promise<void>): Promise<void> {
   const profile = tempDir('chromium-profile');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -144,9 +144,41 @@ test('the editor: the five nodes, gx-write path picker on the live simulator, de
     viewport: { width: 1600, height: 1000 },
   });
   let page: Page | undefined;
+  const errors: string[] = [];
   try {
-    page = await openEditor(context);
+    page = await openEditor(context, errors);
+    await fn(page);
+    assert.deepEqual(errors, [], 'no script errors in the editor');
+  } catch (e) {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page?.screenshot({ path: path.join(ARTIFACTS, `${shot}-failure.png`), fullPage: true }).catch(() => undefined);
+    throw e;
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
 
+/** Opens a node's edit tray by double-clicking it on the canvas, once the tray has taken focus. */
+async function editNode(page: Page, type: string, name: string): Promise<string> {
+  const id: string = await page.evaluate(([t, n]) => {
+    const RED = (window as any).RED;
+    let found = '';
+    RED.nodes.eachNode((x: any) => { if (x.type === t && x.name === n) found = x.id; });
+    return found;
+  }, [type, name]);
+  assert.ok(id, `the demo flow has the ${type} node '${name}'`);
+  await page.locator(`[id="${id}"] .red-ui-flow-node`).first().dblclick();
+  await page.locator('#node-input-path, #node-input-filter').first().waitFor({ state: 'visible' });
+  // the edit tray focuses its "Properties" tab once it has slid open: wait for that, then click
+  // into the field as a user does (typing earlier would lose the keys to the tab)
+  await page.waitForFunction(() => document.activeElement?.classList.contains('red-ui-tab-label'), undefined, { timeout: 5000 })
+    .catch(() => undefined);
+  return id;
+}
+
+test('the editor: the five nodes, gx-write path picker on the live simulator, deploy, debug sidebar', async () => {
+  await withEditor('editor', async (page) => {
     // the palette: four flow nodes in the "Victron GX" category, gx-config as config node
     for (const type of ['gx-notify', 'gx-read', 'gx-write', 'gx-keepalive']) {
       assert.equal(await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count(), 1, `${type} in the palette`);
@@ -156,39 +188,33 @@ test('the editor: the five nodes, gx-write path picker on the live simulator, de
     assert.equal(await page.evaluate((id) => (window as any).RED.nodes.node(id)?.type, ready.configNodeId), 'gx-config');
 
     // gx-write's edit dialog, opened by double-clicking the node on the canvas
-    const writeId: string = await page.evaluate(() => {
-      const RED = (window as any).RED;
-      let id = '';
-      RED.nodes.eachNode((n: any) => { if (n.type === 'gx-write' && n.name === 'ESS grid setpoint') id = n.id; });
-      return id;
-    });
-    assert.ok(writeId, 'the demo flow has the ESS setpoint gx-write node');
-    await page.locator(`[id="${writeId}"] .red-ui-flow-node`).first().dblclick();
+    const writeId = await editNode(page, 'gx-write', 'ESS grid setpoint');
     const input = page.locator('#node-input-path');
-    await input.waitFor({ state: 'visible' });
-    // "<n> paths known to the GX config node." once the list has arrived (not essential: see below)
-    await page.waitForFunction(() => /\d+ paths/.test(document.querySelector('#node-input-path-hint')?.textContent ?? ''), undefined, { timeout: 10000 })
-      .catch(() => undefined);
-    // the edit tray focuses its "Properties" tab once it has slid open: wait for that, then click
-    // into the field as a user does (typing earlier would lose the keys to the tab)
-    await page.waitForFunction(() => document.activeElement?.classList.contains('red-ui-tab-label'), undefined, { timeout: 5000 })
+    // "<n> items on this GX" once the list has arrived (not essential: see below)
+    await page.waitForFunction(() => /\d+ items on this GX/.test(document.querySelector('#node-input-path-hint')?.textContent ?? ''), undefined, { timeout: 10000 })
       .catch(() => undefined);
 
     // the path picker: suggestions from the running simulator while typing (typed again if the
     // list of paths had not arrived yet)
     const menu = page.locator('.red-ui-autoComplete-container');
     const choice = menu.locator('li', { hasText: 'vebus/257/Hub4/L1/AcPowerSetpoint' }).first();
+    const typedResults = () => page.waitForFunction(() => {
+      const rows = Array.from(document.querySelectorAll('.red-ui-autoComplete-container .gx-picker-item'));
+      return rows.length >= 5 && rows.every((r) => r.textContent!.includes('vebus/257/Hub4'));
+    }, undefined, { timeout: 4000 }).then(() => true, () => false);
     for (let attempt = 1; ; attempt++) {
-      await input.click();
       await input.fill('');
+      await input.click();
       await input.pressSequentially('vebus/257/Hub4', { delay: 20 });
       assert.equal(await input.inputValue(), 'vebus/257/Hub4');
-      if (await choice.waitFor({ state: 'visible', timeout: 4000 }).then(() => true, () => false)) break;
+      if (await typedResults()) break;
       if (attempt === 4) assert.fail('no path suggestions for vebus/257/Hub4');
     }
-    const suggestions = await menu.locator('li').allTextContents();
+    const suggestions = await menu.locator('li:has(.gx-picker-item)').allTextContents();
     assert.ok(suggestions.length >= 5, `suggestions: ${suggestions.join(' | ')}`);
     assert.ok(suggestions.every((s) => s.includes('vebus/257/Hub4')), `only matching paths: ${suggestions.join(' | ')}`);
+    assert.match(await menu.locator('.gx-picker-header').first().textContent() ?? '', /^MultiPlus 48\/3000\/35-50 \(vebus\/257\)/,
+      'grouped under the device, with its product name');
     await choice.click();
     assert.equal(await input.inputValue(), 'vebus/257/Hub4/L1/AcPowerSetpoint');
     await page.locator('#node-input-name').fill('ESS grid setpoint (L1)');
@@ -213,14 +239,101 @@ test('the editor: the five nodes, gx-write path picker on the live simulator, de
     const shot = path.join(ARTIFACTS, 'editor.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(fs.statSync(shot).size > 10000, 'a screenshot was saved');
-  } catch (e) {
+  });
+});
+
+test('the path picker opens with the live list grouped by device, filters on path, value text and device name, says how many more', async () => {
+  await withEditor('picker', async (page) => {
+    await editNode(page, 'gx-read', 'ESS settings');
+    const input = page.locator('#node-input-path');
+    const hint = page.locator('#node-input-path-hint');
+    const menu = page.locator('.red-ui-autoComplete-container');
+    await page.waitForFunction(() => /\d+ items on this GX/.test(document.querySelector('#node-input-path-hint')?.textContent ?? ''));
+    const total = Number(/(\d+) items on this GX/.exec(await hint.textContent() ?? '')![1]);
+    assert.ok(total > 500, `the whole simulated system: ${total}`);
+    // an empty field, one click: the live list at once, no typing needed
+    await input.fill('');
+    await input.click();
+    await menu.locator('.gx-picker-header').first().waitFor({ state: 'visible' });
+    const headers = await menu.locator('.gx-picker-header').allTextContents();
+    assert.match(headers[0], /^BMV-702 \(battery\/256\)/, headers.join(' | '));
+    assert.equal(await menu.locator('li:has(.gx-picker-item)').count(), 100, 'one page of items');
+    assert.match(await menu.locator('.gx-picker-more').textContent() ?? '', new RegExp(`${total - 100} more items: type more to narrow`));
+    assert.match(await hint.textContent() ?? '', new RegExp(`Showing 100 of ${total} matching items`));
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page?.screenshot({ path: path.join(ARTIFACTS, 'editor-failure.png'), fullPage: true }).catch(() => undefined);
-    throw e;
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'picker.png') });
+    // the service's text for a value: shown beside it, and found when typed
+    await input.pressSequentially('58.50V', { delay: 20 });
+    await page.waitForFunction(() => /^\d+ matching items?\.$/.test(document.querySelector('#node-input-path-hint')?.textContent ?? ''));
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('.red-ui-autoComplete-container .gx-picker-text'))
+      .some((e) => e.textContent === '58.50V'));
+    const byText = await menu.locator('li:has(.gx-picker-item)').allTextContents();
+    assert.ok(byText.some((t) => t.includes('battery/256/History/MaximumVoltage') && t.includes('58.5') && t.includes('58.50V')), byText.join(' | '));
+    assert.equal(await menu.locator('.gx-picker-more').count(), 0, 'no "more" row when everything is shown');
+    // a device by its product name; its header picks the whole service for gx-read
+    await input.fill('');
+    await input.pressSequentially('multiplus', { delay: 20 });
+    await page.waitForFunction(() => /^MultiPlus/.test(document.querySelector('.red-ui-autoComplete-container .gx-picker-header')?.textContent ?? ''));
+    await menu.locator('li:has(.gx-picker-header)').first().click();
+    assert.equal(await input.inputValue(), 'vebus/257/');
+    await page.locator('#node-dialog-cancel').click();
+  });
+});
+
+test('gx-config: the TLS row only for mqtts:// and wss://, a password in the broker URL is refused and moved to the credentials', async () => {
+  await withEditor('gx-config', async (page) => {
+    await page.evaluate((id) => (window as any).RED.editor.editConfig('', 'gx-config', id), ready.configNodeId);
+    const broker = page.locator('#node-config-input-broker');
+    await page.locator('#node-config-gx-config-tabs a', { hasText: 'MQTT broker' }).click();
+    await broker.waitFor({ state: 'visible' });
+    const visible = (sel: string) => page.locator(sel).isVisible();
+    await broker.fill('mqtt://127.0.0.1:1883');
+    assert.equal(await visible('#node-config-row-tls'), false, 'no TLS row for mqtt://');
+    await broker.fill('mqtts://broker.example:8883');
+    assert.equal(await visible('#node-config-row-tls'), true, 'a TLS row for mqtts://');
+    assert.match(await page.locator('#node-config-tip-tls').textContent() ?? '', /Node-RED's own TLS configuration node \(tls-config\)/);
+    await broker.fill('wss://broker.example/mqtt');
+    assert.equal(await visible('#node-config-row-tls'), true, 'a TLS row for wss://');
+    await broker.fill('mqtt://bob:s3cr%40t@127.0.0.1:1883');
+    await broker.dispatchEvent('change'); // Node-RED validates a field when it changes
+    assert.equal(await visible('#node-config-tip-broker-credentials'), true, 'the form says where the credentials go');
+    await page.waitForFunction(() => document.querySelector('#node-config-input-broker')?.classList.contains('input-error'));
+    await page.locator('#node-config-dialog-ok').click();
+    await broker.waitFor({ state: 'detached' });
+    const saved = await page.evaluate((id) => {
+      const n = (window as any).RED.nodes.node(id);
+      return { broker: n.broker, username: n.credentials?.username, password: n.credentials?.password, valid: n.valid };
+    }, ready.configNodeId);
+    assert.deepEqual(saved, { broker: 'mqtt://127.0.0.1:1883', username: 'bob', password: 's3cr@t', valid: true },
+      'nothing secret left in the flow');
+    // what goes to flows.json (credentials go to the encrypted flows_cred.json)
+    const exported = await page.evaluate(() => JSON.stringify((window as any).RED.nodes.createCompleteNodeSet({ credentials: false })));
+    assert.ok(!exported.includes('s3cr'), 'the password is not in the flow');
+    assert.match(await page.locator('.red-ui-notification').last().textContent() ?? '', /moved from the broker URL/);
+  });
+});
+
+test('examples share their GX config node: importing two adds one, as Node-RED\'s "Import copy" keeps the existing one', async () => {
+  await withEditor('examples', async (page) => {
+    const result = await page.evaluate(async () => {
+      const RED = (window as any).RED;
+      const load = async (name: string) => (await fetch(`library/examples/flows/@gx-bridge/node-red-gx/${name}`)).json();
+      const configs = () => { const out: string[] = []; RED.nodes.eachConfig((n: any) => { if (n.type === 'gx-config') out.push(n.id); }); return out; };
+      const before = configs().length;
+      RED.view.importNodes(await load('read-settings'));
+      let conflict = '';
+      try {
+        RED.view.importNodes(await load('low-soc-alert'));
+      } catch (e) {
+        conflict = (e as any).code;
+        RED.view.importNodes(await load('low-soc-alert'), { generateIds: true }); // "Import copy"
+      }
+      let users = 0;
+      RED.nodes.eachNode((n: any) => { if (n.type === 'gx-notify' && n.server === '92734d7b313b5889') users++; });
+      return { added: configs().length - before, conflict, users };
+    });
+    assert.deepEqual(result, { added: 1, conflict: 'import_conflict', users: 1 });
+  });
 });
 
 test('Ctrl-C (SIGINT) stops the demo and everything it started', async () => {

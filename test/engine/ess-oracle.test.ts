@@ -1,5 +1,6 @@
 // The five ESS recordings on a private bus: after a keep-alive our engine publishes the same
-// topics with the same payload shapes as dbus-flashmq did (../shared/oracle/keepalive-full.txt).
+// topics with the same payload shapes as dbus-flashmq did (test/fixtures/oracle/keepalive-full.txt,
+// captured from dbus-flashmq: see test/fixtures/README.md).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
@@ -8,7 +9,7 @@ import { loadFile } from '../../src/sim';
 import { startEngineFixture, PORTAL } from '../support/engine-fixture';
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures');
-const ORACLE = path.join(__dirname, '..', '..', '..', '..', 'shared', 'oracle');
+const ORACLE = path.join(FIXTURES, 'oracle');
 const ESS = ['vebus', 'solarcharger', 'battery', 'grid', 'pvinverter'];
 
 function oracleLines(file: string): Map<string, string> {

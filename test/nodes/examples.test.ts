@@ -51,15 +51,22 @@ test('every example is importable: valid JSON, Windows-safe names, a comment, ev
   const files = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.json'));
   assert.ok(files.length >= 4);
   const used = new Set<string>();
-  const ids = new Set<string>();
+  const ids = new Map<string, string>();
   for (const f of files) {
     assert.ok(!/[:*?"<>|]/.test(f), f);
     const flow = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', f), 'utf8')) as any[];
-    assert.ok(flow.some((n) => n.type === 'comment'), `${f} explains itself`);
+    const comments = flow.filter((n) => n.type === 'comment').map((n) => n.info as string).join('\n');
+    assert.ok(comments.length > 0, `${f} explains itself`);
     for (const n of flow) {
       used.add(n.type);
-      assert.ok(!ids.has(n.id), `id ${n.id} is unique`);
-      ids.add(n.id);
+      const json = JSON.stringify(n);
+      // a config node shared by several examples is imported once (Node-RED keeps the one it has)
+      assert.ok(!ids.has(n.id) || (n.type === 'gx-config' && ids.get(n.id) === json), `id ${n.id} is unique, or the same config node`);
+      ids.set(n.id, json);
+      if (n.type === 'gx-config') {
+        assert.match(comments, new RegExp(`choose your config node under \\*GX\\*, then delete "${n.name.replace(/[()]/g, '\\$&')}"`),
+          `${f} says what to do with its config node when the user has one`);
+      }
     }
   }
   for (const t of ['gx-notify', 'gx-read', 'gx-write', 'gx-keepalive']) assert.ok(used.has(t), `${t} appears in an example`);

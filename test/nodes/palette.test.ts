@@ -6,7 +6,7 @@ import { Variant } from 'dbus-next';
 import { GxSimulator } from '../../src/sim';
 import { startPrivateBus, PrivateBus } from '../support/dbus-daemon';
 import { sleep, waitUntil } from '../support/engine-fixture';
-import { collect, helper, NODES } from '../support/nr-helper';
+import { collect, helper, NODES, withAdminServer } from '../support/nr-helper';
 
 let bus: PrivateBus;
 let sim: GxSimulator;
@@ -109,10 +109,11 @@ test('gx-notify: only while kept alive (dbus-flashmq semantics), whole objects, 
   await sim.addService(def);
 });
 
-test('gx-read: an item, a sub-tree, msg.topic overrides, errors to Catch nodes', async () => {
+test('gx-read: an item, a sub-tree, msg.topic only when the path is empty, errors to Catch nodes', async () => {
   await helper.load(NODES, [
     tab, cfg(),
     { id: 'r1', type: 'gx-read', z: 'f1', server: 'cfg', path: 'battery/256/Soc', wires: [['out']] },
+    { id: 'r2', type: 'gx-read', z: 'f1', server: 'cfg', path: '', wires: [['out']] },
     { id: 'out', type: 'helper', z: 'f1' }, catcher, caughtNode,
   ]);
   const got = collect(helper.getNode('out'));
@@ -124,23 +125,26 @@ test('gx-read: an item, a sub-tree, msg.topic overrides, errors to Catch nodes',
   await waitUntil(() => got.length === 1);
   assert.equal(got[0].payload, 77.5, 'read from D-Bus, not the cache (R2)');
   assert.equal(got[0].topic, `N/${P}/battery/256/Soc`);
-  r1.receive({ topic: `R/${P}/settings/0/Settings/CGwacs` });
+  const r2 = helper.getNode('r2');
+  r2.receive({ topic: `R/${P}/settings/0/Settings/CGwacs` });
   await waitUntil(() => got.length === 3);
   assert.deepEqual(got.slice(1).map((m) => m.gx.path).sort(), ['/Settings/CGwacs/AcPowerSetPoint', '/Settings/CGwacs/Hub4Mode']);
-  r1.receive({ topic: 'nosuch/0/Thing' });
-  r1.receive({ topic: 'R/otherportal/battery/256/Soc' });
-  r1.receive({ topic: 'battery/256/No/Such' });
+  r2.receive({ topic: 'nosuch/0/Thing' });
+  r2.receive({ topic: 'R/otherportal/battery/256/Soc' });
+  r2.receive({ topic: 'battery/256/No/Such' });
   await waitUntil(() => caught.length === 3);
   const errors = caught.map((m) => m.error.message).join('\n');
   assert.match(errors, /can't find a D-Bus service for nosuch\/0/);
   assert.match(errors, /portal ID 'otherportal'.*is not this GX's/);
   assert.match(errors, /GetValue on com.victronenergy.battery.ttyO0 \/No\/Such failed: .*UnknownObject/);
+  assert.equal(got.length, 3, 'a failed read sends no message');
 });
 
 test('gx-write: typed by the item, result message, refusals to Catch nodes, write policy', async () => {
   await helper.load(NODES, [
     tab, cfg({ writePolicy: 'patterns', writePatterns: 'settings/0/Settings/CGwacs/#\nbattery/+/Soc' }),
     { id: 'w1', type: 'gx-write', z: 'f1', server: 'cfg', path: 'settings/0/Settings/CGwacs/AcPowerSetPoint', wires: [['out']] },
+    { id: 'w2', type: 'gx-write', z: 'f1', server: 'cfg', path: '', wires: [['out']] },
     { id: 'out', type: 'helper', z: 'f1' }, catcher, caughtNode,
   ]);
   const got = collect(helper.getNode('out'));
@@ -158,8 +162,9 @@ test('gx-write: typed by the item, result message, refusals to Catch nodes, writ
   assert.equal(settings.getValue('/Settings/CGwacs/AcPowerSetPoint')!.value, -40000);
   const brightness = settings.getValue('/Settings/Gui/Brightness')!.value;
   w1.receive({ payload: '23.41' });
-  w1.receive({ topic: 'settings/0/Settings/CGwacs/Hub4Mode', payload: 2.5 });
-  w1.receive({ topic: 'settings/0/Settings/Gui/Brightness', payload: 1 });
+  const w2 = helper.getNode('w2');
+  w2.receive({ topic: 'settings/0/Settings/CGwacs/Hub4Mode', payload: 2.5 });
+  w2.receive({ topic: 'settings/0/Settings/Gui/Brightness', payload: 1 });
   await waitUntil(() => caught.length === 3);
   const errors = caught.map((m) => m.error.message).join('\n');
   assert.match(errors, /cannot write string "23.41" to a double item/);
@@ -235,7 +240,8 @@ test('no config node, a broken config: red status and errors, Node-RED keeps run
   helper.getNode('r1').receive({});
   helper.getNode('r2').receive({});
   await waitUntil(() => caught.length === 2);
-  assert.match(caught[0].error.message, /no usable gx-config node/);
+  assert.match(caught.map((m) => m.error.message).join('\n'), /no GX config node is selected/);
+  assert.match(caught.map((m) => m.error.message).join('\n'), /its GX config node has an error: not a D-Bus address/);
 });
 
 test('the D-Bus goes away: nodes go red ring, yellow ring, then green dot again', async () => {
@@ -267,21 +273,19 @@ test('the D-Bus goes away: nodes go red ring, yellow ring, then green dot again'
 });
 
 test('admin endpoint lists live paths for the editors; unknown config ids are 404', async () => {
-  await helper.startServer();
-  try {
+  await withAdminServer(async () => {
     await helper.load(NODES, [cfg()]);
     await connected();
     const res = await helper.request().get('/gx-config/cfg/items').expect(200);
     const paths = res.body.items.map((i: { path: string }) => i.path);
     assert.ok(paths.includes('battery/256/Soc'), paths.join(','));
     assert.equal(res.body.portalId, P);
+    assert.equal(res.body.total, paths.length);
     const q = await helper.request().get('/gx-config/cfg/items?q=cgwacs').expect(200);
-    assert.ok(q.body.items.length === 2);
+    assert.equal(q.body.items.length, 2);
+    assert.equal(q.body.total, 2);
     await helper.request().get('/gx-config/nope/items').expect(404);
-  } finally {
-    await helper.unload();
-    await helper.stopServer();
-  }
+  });
 });
 
 test('redeploys release everything: D-Bus connections, listeners and timers', async () => {

@@ -1,7 +1,9 @@
 // node-red-node-test-helper with the real Node-RED runtime (node-red 4.1, as on Venus OS
 // Large) and our compiled node modules.
+import * as assert from 'node:assert/strict';
 import * as path from 'path';
 import { DIST } from './bridge-process';
+import { waitUntil } from './engine-fixture';
 
 export const helper = require('node-red-node-test-helper') as NrHelper;
 helper.init(require.resolve('node-red'));
@@ -31,4 +33,45 @@ export function collect(node: any): any[] {
   const got: any[] = [];
   node.on('input', (msg: any) => got.push(msg));
   return got;
+}
+
+/** Waits until the gx-config node `id` reports "connected" and returns it. */
+export async function connectedConfig(id = 'cfg', timeoutMs = 5000): Promise<any> {
+  const c = helper.getNode(id);
+  await waitUntil(() => c.controller?.status?.text === 'connected', timeoutMs, `gx-config ${id} connected`);
+  return c;
+}
+
+/**
+ * Every status node `id` shows from now on, each checked against the conventions: at most 20
+ * characters, and never the same status twice in a row (Status nodes see each change once).
+ */
+export function statusesOf(id: string): any[] {
+  const seen: any[] = [];
+  helper.getNode(id).on('call:status', (c: any) => {
+    const s = c.args[0];
+    assert.ok((s.text ?? '').length <= 20, `status text at most 20 characters: '${s.text}'`);
+    const prev = seen[seen.length - 1];
+    assert.ok(!prev || prev.fill !== s.fill || prev.shape !== s.shape || prev.text !== s.text, `status repeated: ${JSON.stringify(s)}`);
+    seen.push(s);
+  });
+  return seen;
+}
+
+/** The lines a node logs from now on, as "<level> <text>". */
+export function linesOf(node: any, levels = ['warn', 'error']): string[] {
+  const lines: string[] = [];
+  for (const level of levels) node.on(`call:${level}`, (c: any) => lines.push(`${level} ${String(c.args[0])}`));
+  return lines;
+}
+
+/** Runs fn with the helper's admin HTTP server up (helper.request()), unloading the flow after. */
+export async function withAdminServer(fn: () => Promise<void>): Promise<void> {
+  await helper.startServer();
+  try {
+    await fn();
+  } finally {
+    await helper.unload();
+    await helper.stopServer();
+  }
 }

@@ -76,7 +76,7 @@ test('legacy mode: retained notifications, no republish while alive, empty retai
   } finally {
     await sub.stop();
     await b.stop();
-    await sim.addService({ name: 'com.victronenergy.grid.x', paths: { '/DeviceInstance': new Variant('i', 30), '/Ac/Power': new Variant('d', 100) } });
+    if (!sim.service('com.victronenergy.grid.x')) await sim.addService({ name: 'com.victronenergy.grid.x', paths: { '/DeviceInstance': new Variant('i', 30), '/Ac/Power': new Variant('d', 100) } });
   }
 });
 

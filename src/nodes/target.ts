@@ -1,6 +1,6 @@
 // Which item a flow message means: `msg.topic` as `R/<portal>/…`, `W/<portal>/…`,
 // `N/<portal>/…` or `<type>/<instance>/<path>`, else the path configured in the node.
-import { isValidObjectPath, ItemAddress, shortServiceType } from '../bridge/topics';
+import { isValidObjectPath, ItemAddress, requestType } from '../bridge/topics';
 
 export class TargetError extends Error {}
 
@@ -18,7 +18,13 @@ export function parseTarget(text: string, portal: string | undefined): ItemAddre
   if (/[+#]/.test(t)) throw new TargetError(`'${text}': wildcards are not allowed here`);
   const path = '/' + parts.slice(2).join('/');
   if (!isValidObjectPath(path)) throw new TargetError(`'${path}' is not a valid D-Bus object path`);
-  return { type: shortServiceType(parts[0]), instance: parts[1], path };
+  let type;
+  try {
+    type = requestType(parts[0]);
+  } catch (e) {
+    throw new TargetError((e as Error).message);
+  }
+  return { ...type, instance: parts[1], path };
 }
 
 /** The target of a message: msg.topic when it names an item, else the configured path. */

@@ -221,6 +221,8 @@ export class GxEngine extends EventEmitter implements EngineHost {
    * Retained requests are ignored so that a retained W is never performed again (W8).
    */
   handleMqttRequest(topic: string, payload: Buffer | string, retain: boolean): void {
+    // decoded only where needed: a W payload's size and UTF-8 are checked on its bytes (writes.ts)
+    const text = (): string => (typeof payload === 'string' ? payload : payload.toString('utf8'));
     if (retain) {
       // an empty one is a retained request being cleared, which is what the README advises
       if (payload.length === 0) this.log.debug(`ignored ${topic}: empty retained payload`);
@@ -240,19 +242,17 @@ export class GxEngine extends EventEmitter implements EngineHost {
       this.log.warn(`ignored ${topic}: portal ID '${req.portal}' is not ours (${this.portal ?? 'not known yet'})`);
       return;
     }
-    if (req.kind === 'W' && !req.special) {
-      // the raw bytes: their size and UTF-8 are checked before anything is decoded (writes.ts)
-      this.writes.mqttRequest(req.target, topic, payload).catch((e: Error) => this.log.error(`write ${topic} failed: ${e.message}`));
-      return;
-    }
-    const text = typeof payload === 'string' ? payload : payload.toString('utf8');
     if (req.special === 'keepalive') {
       if (req.kind === 'W') return this.log.warn(`ignored ${topic}: keepalive is an R topic`);
-      this.keepaliveRequest(text);
+      this.keepaliveRequest(text());
       return;
     }
-    if (req.serialKeepalive) this.keepaliveRequest(text, true);
-    this.read(req.target, { publish: true }).catch((e: Error) => this.log.warn(`read ${topic} failed: ${e.message}`));
+    if (req.kind === 'R') {
+      if (req.serialKeepalive) this.keepaliveRequest(text(), true);
+      this.read(req.target, { publish: true }).catch((e: Error) => this.log.warn(`read ${topic} failed: ${e.message}`));
+    } else {
+      this.writes.mqttRequest(req.target, topic, payload).catch((e: Error) => this.log.error(`write ${topic} failed: ${e.message}`));
+    }
   }
 
   /**

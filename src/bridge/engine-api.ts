@@ -2,7 +2,7 @@
 // engine itself so that the protocol, read and write modules can use it without importing the
 // engine (and without a cycle).
 import type { Item, ItemCache, Service } from './item-cache';
-import { ItemAddress, shortServiceType } from './topics';
+import { ItemAddress, requestType } from './topics';
 
 export interface Logger {
   debug(msg: string): void;
@@ -61,9 +61,21 @@ export function isSerialItem(service: Service, item: Item): boolean {
   return service.type === 'system' && service.instance === '0' && item.path === '/Serial';
 }
 
-/** The service an R/W address routes to (I5, I7), or a RequestError that says why not. */
+/**
+ * The service an R/W address routes to (I5, I7 as topics.ts requestType reads it: a full bus
+ * name must be that service's own), or a RequestError that says why not.
+ */
 export function routeOf(cache: ItemCache, addr: ItemAddress): Service {
-  const service = cache.route(shortServiceType(addr.type), addr.instance);
-  if (!service) throw new RequestError(`can't find a D-Bus service for ${addr.type}/${addr.instance}`);
+  let t;
+  try {
+    t = requestType(addr.type);
+  } catch (e) {
+    throw new RequestError((e as Error).message);
+  }
+  const busName = addr.busName ?? t.busName;
+  const service = cache.route(t.type, addr.instance);
+  if (!service || (busName !== undefined && service.name !== busName)) {
+    throw new RequestError(`can't find a D-Bus service for ${busName ?? t.type}/${addr.instance}`);
+  }
   return service;
 }

@@ -37,6 +37,10 @@ export interface EngineOptions {
   maxReadsInFlight?: number;
   /** R requests waiting beyond those; more are refused */
   maxQueuedReads?: number;
+  /** D-Bus SetValue calls in flight at once (writes.ts: per item one, newer ones coalesce) */
+  maxWritesInFlight?: number;
+  /** items with a write waiting beyond those; more are refused */
+  maxQueuedWrites?: number;
   logger?: Logger;
 }
 
@@ -64,7 +68,7 @@ export class GxEngine extends EventEmitter implements EngineHost {
     this.portalFixed = !!this.portal;
     this.protocol = this.mode === 'legacy' ? new LegacyProtocol(this, this.timing) : new FlashmqProtocol(this, this.timing);
     this.reads = new Reads(this, source, opts.maxReadsInFlight ?? 8, opts.maxQueuedReads ?? 1000);
-    this.writes = new Writes(this, source, opts.writePolicy ?? { mode: 'all' });
+    this.writes = new Writes(this, source, opts.writePolicy ?? { mode: 'all' }, opts.maxWritesInFlight ?? 4, opts.maxQueuedWrites ?? 200);
   }
 
   get logger(): Logger {
@@ -126,6 +130,7 @@ export class GxEngine extends EventEmitter implements EngineHost {
   async close(): Promise<void> {
     this.protocol.close();
     this.reads.close(new RequestError('the engine was closed'));
+    this.writes.close(new RequestError('the engine was closed'));
     for (const [ev, fn] of this.sourceListeners) this.source.removeListener(ev, fn as (...a: unknown[]) => void);
     this.sourceListeners.length = 0;
     await this.source.stop();
@@ -216,16 +221,21 @@ export class GxEngine extends EventEmitter implements EngineHost {
    * Retained requests are ignored so that a retained W is never performed again (W8).
    */
   handleMqttRequest(topic: string, payload: Buffer | string, retain: boolean): void {
-    const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+    // decoded only where needed: a W payload's size and UTF-8 are checked on its bytes (writes.ts)
+    const text = (): string => (typeof payload === 'string' ? payload : payload.toString('utf8'));
     if (retain) {
-      this.log.warn(`ignored retained request on ${topic}: R/W requests must not be retained`);
+      // an empty one is a retained request being cleared, which is what the README advises
+      if (payload.length === 0) this.log.debug(`ignored ${topic}: empty retained payload`);
+      else this.log.warn(`ignored retained request on ${topic}: R/W requests must not be retained`);
       return;
     }
     let req;
     try {
       req = parseRequestTopic(topic);
     } catch (e) {
-      this.log.warn(`ignored ${topic}: ${(e as Error).message}`);
+      // a W of ours to a target that cannot be: refused like any other write (an S/ reply too)
+      if (this.portal && topic.startsWith(`W/${this.portal}/`)) this.writes.mqttUnroutable(topic, payload, (e as Error).message);
+      else this.log.warn(`ignored ${topic}: ${(e as Error).message}`);
       return;
     }
     if (!this.portal || req.portal !== this.portal) {
@@ -234,14 +244,14 @@ export class GxEngine extends EventEmitter implements EngineHost {
     }
     if (req.special === 'keepalive') {
       if (req.kind === 'W') return this.log.warn(`ignored ${topic}: keepalive is an R topic`);
-      this.keepaliveRequest(text);
+      this.keepaliveRequest(text());
       return;
     }
     if (req.kind === 'R') {
-      if (req.serialKeepalive) this.keepaliveRequest(text, true);
+      if (req.serialKeepalive) this.keepaliveRequest(text(), true);
       this.read(req.target, { publish: true }).catch((e: Error) => this.log.warn(`read ${topic} failed: ${e.message}`));
     } else {
-      this.writeJson(req.target, text, 'mqtt').catch((e: Error) => this.log.error(`write ${topic} failed: ${e.message}`));
+      this.writes.mqttRequest(req.target, topic, payload).catch((e: Error) => this.log.error(`write ${topic} failed: ${e.message}`));
     }
   }
 
@@ -262,8 +272,8 @@ export class GxEngine extends EventEmitter implements EngineHost {
     return readItemOf(service, item);
   }
 
-  /** A W request payload (`{"value":…}`) as text; see writes.ts. */
-  writeJson(addr: ItemAddress, payload: string, source: WriteOrigin): Promise<WriteResult> {
+  /** A W request payload (`{"value":…}`); see writes.ts. */
+  writeJson(addr: ItemAddress, payload: Buffer | string, source: WriteOrigin): Promise<WriteResult> {
     return this.writes.writeJson(addr, payload, source);
   }
 

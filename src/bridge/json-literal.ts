@@ -1,10 +1,14 @@
 // A small JSON parser that keeps what JSON.parse forgets: whether a number was written as
-// an integer (`1`) or with a fraction or exponent (`1.0`, `1e3`), and the exact digits of big
-// integers. dbus-flashmq types written values by their literal (spec W4, Appendix A.1).
+// an integer (`1`) or with a fraction or exponent (`1.0`, `1e3`), the exact digits of big
+// integers, and each number's text. dbus-flashmq types written values by their literal (spec
+// W4, Appendix A.1). Stricter than JSON.parse where a payload would be ambiguous or could not
+// be Unicode: a key twice in one object, a lone surrogate (`"\ud800"`), a number beyond the
+// double range (`1e400`) are syntax errors here, the last two as in nlohmann::json (dbus-flashmq).
+import { loneSurrogateAt } from './utf8';
 
 export type JsonLiteral =
-  | { kind: 'int'; value: bigint }
-  | { kind: 'float'; value: number }
+  | { kind: 'int'; value: bigint; text?: string }
+  | { kind: 'float'; value: number; text?: string }
   | { kind: 'string'; value: string }
   | { kind: 'bool'; value: boolean }
   | { kind: 'null' }
@@ -14,6 +18,23 @@ export type JsonLiteral =
 export class JsonSyntaxError extends Error {}
 
 const MAX_DEPTH = 64;
+/** longer number literals are refused (BigInt and Number would only burn time on them) */
+export const MAX_NUMBER_CHARS = 400;
+const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
+export const NOT_A_NUMBER = 'not a JSON number';
+
+/** A number literal (the JSON grammar, nothing around it) as a typed literal, or a reason why not. */
+export function numberLiteral(text: string): JsonLiteral | string {
+  NUMBER.lastIndex = 0;
+  const m = NUMBER.exec(text);
+  if (!m || m[0].length !== text.length) return NOT_A_NUMBER;
+  if (text.length > MAX_NUMBER_CHARS) return `a number longer than ${MAX_NUMBER_CHARS} characters`;
+  if (m[1] === undefined && m[2] === undefined) return { kind: 'int', value: BigInt(text), text };
+  const value = Number(text);
+  if (!Number.isFinite(value)) return `${text} is beyond the range of a double`;
+  return { kind: 'float', value, text };
+}
 
 export function parseJsonLiteral(text: string): JsonLiteral {
   let i = 0;
@@ -32,7 +53,13 @@ export function parseJsonLiteral(text: string): JsonLiteral {
     const start = i++;
     while (i < text.length) {
       const c = text.charCodeAt(i);
-      if (c === 0x22) { i++; return JSON.parse(text.slice(start, i)) as string; }
+      if (c === 0x22) {
+        i++;
+        const s = JSON.parse(text.slice(start, i)) as string;
+        const bad = loneSurrogateAt(s);
+        if (bad >= 0) fail(`lone surrogate \\u${s.charCodeAt(bad).toString(16)} in a string (not Unicode text)`);
+        return s;
+      }
       if (c === 0x5c) i += 2;
       else if (c < 0x20) fail('control character in string');
       else i++;
@@ -51,7 +78,9 @@ export function parseJsonLiteral(text: string): JsonLiteral {
       for (;;) {
         ws();
         if (text[i] !== '"') fail('expected a string key');
+        const keyAt = i;
         const key = parseString();
+        if (entries.has(key)) { i = keyAt; fail(`the key ${JSON.stringify(key)} is there twice (ambiguous)`); }
         ws();
         if (text[i] !== ':') fail("expected ':'");
         i++;
@@ -79,11 +108,13 @@ export function parseJsonLiteral(text: string): JsonLiteral {
     if (text.startsWith('true', i)) { i += 4; return { kind: 'bool', value: true }; }
     if (text.startsWith('false', i)) { i += 5; return { kind: 'bool', value: false }; }
     if (text.startsWith('null', i)) { i += 4; return { kind: 'null' }; }
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
-    if (!m || m[0].length === 0) return fail('unexpected character');
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
+    if (!m) return fail('unexpected character');
+    const lit = numberLiteral(m[0]);
+    if (typeof lit === 'string') return fail(lit);
     i += m[0].length;
-    if (m[2] || m[3]) return { kind: 'float', value: Number(m[0]) };
-    return { kind: 'int', value: BigInt(m[0]) };
+    return lit;
   };
   const v = parseValue(0);
   ws();

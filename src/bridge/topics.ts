@@ -5,6 +5,11 @@ export type RequestKind = 'R' | 'W';
 export interface ItemAddress {
   /** short service type: 'battery', 'settings', … */
   type: string;
+  /**
+   * the full D-Bus name when the request gave one (`com.victronenergy.vebus.ttyS3` for the
+   * type): it must be the name of the service that holds type/instance, or nothing is routed
+   */
+  busName?: string;
   /** device instance as it appears in topics: '256', or a text identifier (I2) */
   instance: string;
   /** absolute D-Bus object path, '/' for the whole service */
@@ -19,10 +24,30 @@ export class TopicError extends Error {}
 
 const SERVICE_PREFIX = 'com.victronenergy.';
 
-/** Short service type from a D-Bus name or an R/W type field (I1, I7). */
+/** Short service type of a D-Bus name (I1): `com.victronenergy.vebus.ttyO1` → `vebus`. */
 export function shortServiceType(name: string): string {
   if (name.startsWith(SERVICE_PREFIX)) return name.slice(SERVICE_PREFIX.length).split('.')[0];
   return name;
+}
+
+const NAME_ELEMENT = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * The type field of an R/W topic (or a flow's target), for reads and writes alike (I7, tightened):
+ * - a short type: `vebus`;
+ * - `com.victronenergy.<type>`, exactly, as dbus-flashmq accepts: `com.victronenergy.vebus`;
+ * - a full D-Bus name, `com.victronenergy.vebus.ttyS3`: only the name of the service that holds
+ *   that type/instance (checked when routing). dbus-flashmq routed any name by its third part,
+ *   so `com.victronenergy.vebus.ttyUSB9.bogus/275` wrote to `com.victronenergy.vebus.ttyS3`.
+ * Anything else is not a service type.
+ */
+export function requestType(field: string): { type: string; busName?: string } {
+  if (NAME_ELEMENT.test(field)) return { type: field };
+  if (field.startsWith(SERVICE_PREFIX)) {
+    const parts = field.slice(SERVICE_PREFIX.length).split('.');
+    if (parts.every((p) => NAME_ELEMENT.test(p))) return parts.length === 1 ? { type: parts[0] } : { type: parts[0], busName: field };
+  }
+  throw new TopicError(`'${field}' is not a service type (a short type such as vebus, com.victronenergy.vebus, or a service's full D-Bus name)`);
 }
 
 const PATH_ELEMENT = /^[A-Za-z0-9_]+$/;
@@ -50,15 +75,14 @@ export function parseRequestTopic(topic: string): ParsedRequest {
   const [type, instance] = [parts[2], parts[3]];
   if (topic.includes('+') || topic.includes('#')) throw new TopicError('wildcards are not allowed in R/W topics');
   if (type === '' || instance === '') throw new TopicError('empty service type or instance');
-  const shortType = shortServiceType(type);
-  if (shortType.includes('.')) throw new TopicError(`'${type}' is not a Victron service type`);
+  const { type: shortType, busName } = requestType(type);
   const rest = parts.slice(4).join('/');
   const path = '/' + rest;
   if (!isValidObjectPath(path)) throw new TopicError(`'${path}' is not a valid D-Bus object path`);
   return {
     kind,
     portal,
-    target: { type: shortType, instance, path },
+    target: busName ? { type: shortType, busName, instance, path } : { type: shortType, instance, path },
     serialKeepalive: kind === 'R' && shortType === 'system' && instance === '0' && path === '/Serial',
   };
 }

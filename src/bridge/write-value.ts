@@ -2,10 +2,16 @@
 // is known we convert to it, refusing anything that would lose information (the field bugs
 // node-red-contrib-victron #98 and #158 came from guessing); otherwise we type the JSON
 // literal exactly as dbus-flashmq does: 1 → int32, beyond int32 → int64, 1.0 → double, …
-import { JsonLiteral } from './json-literal';
+// Lossless across kinds, as dbus-flashmq's clients expect of settings: a string that is exactly
+// a JSON number (`"30"`, `"-2.5"`, `"1e3"`; no spaces, `+`, hex, `NaN` or empty string) goes to
+// a numeric item as that number, and a number goes to a string item as its JSON text.
+import { JsonLiteral, NOT_A_NUMBER, numberLiteral } from './json-literal';
 import { firstType, INT_RANGES, INVALID, isIntegerSignature, TypedValue } from './typed-value';
 
-export class WriteTypeError extends Error {}
+export class WriteTypeError extends Error {
+  /** the reason alone, without the value and the type */
+  reason = '';
+}
 
 /** Converts a parsed JSON value to a D-Bus value, of type `targetSig` when given. */
 export function toDbusValue(lit: JsonLiteral, targetSig?: string): TypedValue {
@@ -17,7 +23,7 @@ export function toDbusValue(lit: JsonLiteral, targetSig?: string): TypedValue {
 function describe(l: JsonLiteral): string {
   switch (l.kind) {
     case 'int': return `integer ${l.value}`;
-    case 'float': return `number ${l.value}`;
+    case 'float': return `number ${l.text ?? l.value}`;
     case 'string': return `string ${JSON.stringify(l.value.length > 40 ? l.value.slice(0, 40) + '…' : l.value)}`;
     case 'bool': return `boolean ${l.value}`;
     case 'null': return 'null';
@@ -35,29 +41,53 @@ export function typeName(sig: string): string {
   return TYPE_NAMES[sig] ?? `D-Bus type '${sig}'`;
 }
 
+/** 'an int32', 'a double' */
+export function withArticle(word: string): string {
+  return (/^[aeiou]/.test(word) ? 'an ' : 'a ') + word;
+}
+
 function convertTo(lit: JsonLiteral, sig: string): unknown {
   const refuse = (why = ''): never => {
-    throw new WriteTypeError(`cannot write ${describe(lit)} to a ${typeName(sig)} item${why ? ': ' + why : ''}`);
+    const e = new WriteTypeError(`cannot write ${describe(lit)} to ${withArticle(typeName(sig))} item${why ? ': ' + why : ''}`);
+    e.reason = why;
+    throw e;
   };
+  if (lit.kind === 'string' && (isIntegerSignature(sig) || sig === 'd')) {
+    const n = numberLiteral(lit.value);
+    if (typeof n === 'string') {
+      return refuse(n === NOT_A_NUMBER ? 'it is not exactly a number (a JSON number: no spaces, no +, no hex, not empty)' : n);
+    }
+    try {
+      return convertTo(n, sig);
+    } catch (e) {
+      if (e instanceof WriteTypeError) refuse(e.reason); // said of the string as given
+      throw e;
+    }
+  }
   if (isIntegerSignature(sig)) {
     let n: bigint;
     if (lit.kind === 'int') n = lit.value;
     else if (lit.kind === 'float' && Number.isInteger(lit.value)) n = BigInt(lit.value);
     else if (lit.kind === 'bool') n = lit.value ? 1n : 0n;
-    else return refuse(lit.kind === 'float' ? 'it has a fraction' : 'numbers must be JSON numbers');
+    else return refuse(lit.kind === 'float' ? 'it has a fraction' : 'not a number');
     const [lo, hi] = INT_RANGES[sig];
     if (n < lo || n > hi) refuse(`outside ${lo}…${hi}`);
     return sig === 'x' || sig === 't' ? n : Number(n);
   }
   switch (sig) {
     case 'd': {
-      if (lit.kind === 'float') return lit.value;
+      if (lit.kind === 'float') {
+        if (lit.value === 0 && lit.text !== undefined && /[1-9]/.test(lit.text.replace(/[eE].*$/, ''))) {
+          refuse('too small for a double (it would be written as 0)');
+        }
+        return lit.value;
+      }
       if (lit.kind === 'int') {
         const d = Number(lit.value);
         if (BigInt(d) !== lit.value) refuse('a double cannot hold it exactly');
         return d;
       }
-      return refuse('numbers must be JSON numbers');
+      return refuse('not a number');
     }
     case 'b':
       if (lit.kind === 'bool') return lit.value;
@@ -65,7 +95,8 @@ function convertTo(lit: JsonLiteral, sig: string): unknown {
       return refuse();
     case 's':
       if (lit.kind === 'string') return lit.value;
-      return refuse('strings must be JSON strings');
+      if (lit.kind === 'int' || lit.kind === 'float') return lit.text ?? String(lit.value);
+      return refuse('not a string or a number');
     case 'v':
       return fromLiteral(lit);
   }

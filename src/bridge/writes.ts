@@ -1,22 +1,30 @@
-// Write requests (spec W1–W5) and the one place that decides what may be written: the item
-// must be known (W2), the write policy must allow it, and the value must convert to the item's
-// own D-Bus type without loss (W4, improved). Unlike dbus-flashmq and dbus-mqtt, every
-// outcome is reported (write-result events, gx-write's output, the log).
+// Write requests (spec W1–W5) and the one place that decides what may be written and how, for
+// MQTT W requests and flows (gx-write) alike. In order: the item must be known (W2) and the
+// write policy allow it; the value must be within the size limits and be text D-Bus can carry
+// (write-limits.ts), convert to the item's own D-Bus type without loss (W4, improved;
+// write-value.ts) and lie within the item's min/max (write-range.ts); then it waits its turn,
+// coalesced per item (write-queue.ts). Unlike dbus-flashmq and dbus-mqtt every outcome is
+// reported: write-result events, gx-write's output, the log, and S/ replies (write-reply.ts).
 import { EngineHost, routeOf } from './engine-api';
 import type { Service } from './item-cache';
 import type { ItemSource, SetValueOutcome } from './item-source';
-import { JsonLiteral, JsonSyntaxError, parseJsonLiteral } from './json-literal';
+import type { JsonLiteral } from './json-literal';
 import { isMaskedSetting, toPlain } from './payload';
 import type { ItemAddress } from './topics';
 import { isInvalid, TypedValue } from './typed-value';
+import { checkWriteValue, WriteLimitError } from './write-limits';
 import { checkWritePolicy, WritePolicy } from './write-policy';
-import { toDbusValue, WriteTypeError } from './write-value';
+import { rangeProblem } from './write-range';
+import { errorReply, ReplyTo, replyTopic, successReply } from './write-reply';
+import { parseWriteRequest, WriteRequest, WriteRequestError } from './write-request';
+import { QueuedOutcome, WriteQueue, WriteQueueFullError } from './write-queue';
+import { toDbusValue, typeName, withArticle, WriteTypeError } from './write-value';
 
 export type WriteOrigin = 'mqtt' | 'flow';
 
 export interface WriteResult {
   ok: boolean;
-  /** `W/<portal>/<type>/<instance><path>` */
+  /** `W/<portal>/<type>/<instance><path>` (for MQTT requests: the topic as received) */
   topic: string;
   service?: string;
   path: string;
@@ -28,6 +36,8 @@ export interface WriteResult {
   code?: number;
   /** how the outcome is known (see SetValueOutcome): a reply, the item's next notification, or not at all */
   confirmation?: SetValueOutcome['confirmation'];
+  /** a newer write to the same item took this one's place before it was sent */
+  superseded?: boolean;
   error?: string;
   source: WriteOrigin;
 }
@@ -37,70 +47,141 @@ const SET_VALUE_CODES: Record<number, string> = {
   2: 'the service rejected the value',
 };
 
-export class Writes {
-  constructor(private readonly host: EngineHost, private readonly source: ItemSource, public policy: WritePolicy) {}
+export const SUPERSEDED = 'superseded by a newer write to the same item';
 
-  /** A W request payload (`{"value":…}`) as text. */
-  async writeJson(addr: ItemAddress, payload: string, origin: WriteOrigin): Promise<WriteResult> {
-    let lit: JsonLiteral;
+export class Writes {
+  private readonly queue: WriteQueue<SetValueOutcome>;
+
+  constructor(private readonly host: EngineHost, private readonly source: ItemSource, public policy: WritePolicy,
+    maxInFlight = 4, maxWaiting = 200) {
+    this.queue = new WriteQueue(maxInFlight, maxWaiting);
+  }
+
+  /** SetValue calls in flight now */
+  get active(): number {
+    return this.queue.active;
+  }
+
+  /**
+   * A W request from the broker, its payload as the broker link received it. An empty payload
+   * (what clearing a retained W delivers) is no request: ignored, at debug level.
+   */
+  async mqttRequest(addr: ItemAddress, topic: string, payload: Buffer | string): Promise<WriteResult | undefined> {
+    if (payload.length === 0) {
+      this.host.logger.debug(`ignored ${topic}: empty payload (no request; what clearing a retained W sends)`);
+      return undefined;
+    }
+    let req;
     try {
-      lit = parseJsonLiteral(payload);
+      req = parseWriteRequest(payload);
     } catch (e) {
-      return this.failed(addr, origin, e instanceof JsonSyntaxError ? e.message : `invalid JSON: ${(e as Error).message}`);
+      if (!(e instanceof WriteRequestError)) throw e;
+      return this.failed(addr, 'mqtt', e.message, topic, e.reply && { topic, ...e.reply });
     }
-    if (lit.kind !== 'object' || !lit.entries.has('value')) {
-      return this.failed(addr, origin, `can't find 'value' in the JSON payload (expected {"value": …})`);
+    if (req.noReply) this.host.logger.debug(`${topic}: no S/ reply: ${req.noReply}`);
+    return this.write(addr, req.value, 'mqtt', topic, req.reply && { topic, ...req.reply });
+  }
+
+  /** A W request of ours whose topic names no possible target (`why`): refused, answered if asked. */
+  mqttUnroutable(topic: string, payload: Buffer | string, why: string): void {
+    if (payload.length === 0) return this.host.logger.debug(`ignored ${topic}: empty payload`);
+    let reply: WriteRequest['reply'];
+    try {
+      reply = parseWriteRequest(payload).reply;
+    } catch (e) {
+      if (!(e instanceof WriteRequestError)) throw e;
+      reply = e.reply;
     }
-    return this.writeLiteral(addr, lit.entries.get('value')!, origin);
+    const rest = topic.split('/').slice(2);
+    this.report({ ok: false, topic, path: '/' + rest.slice(2).join('/'), error: why, source: 'mqtt' }, reply && { topic, ...reply });
+  }
+
+  /** A W request payload (`{"value":…}`) given directly; no S/ reply. */
+  async writeJson(addr: ItemAddress, payload: Buffer | string, origin: WriteOrigin): Promise<WriteResult> {
+    try {
+      return await this.write(addr, parseWriteRequest(payload).value, origin, this.topic(addr));
+    } catch (e) {
+      if (!(e instanceof WriteRequestError)) throw e;
+      return this.failed(addr, origin, e.message, this.topic(addr));
+    }
   }
 
   /** Writes a parsed JSON value to an item, typed per W4 (the item's own type where known). */
-  async writeLiteral(addr: ItemAddress, lit: JsonLiteral, origin: WriteOrigin): Promise<WriteResult> {
+  writeLiteral(addr: ItemAddress, lit: JsonLiteral, origin: WriteOrigin): Promise<WriteResult> {
+    return this.write(addr, lit, origin, this.topic(addr));
+  }
+
+  /** Everything up to the queue runs synchronously, so writes queue in the order they came. */
+  private async write(addr: ItemAddress, lit: JsonLiteral, origin: WriteOrigin, topic: string, reply?: ReplyTo): Promise<WriteResult> {
     let service: Service;
     try {
       service = routeOf(this.host.cache, addr);
     } catch (e) {
-      return this.failed(addr, origin, (e as Error).message);
+      return this.failed(addr, origin, (e as Error).message, topic, reply);
     }
     const item = service.items.get(addr.path);
-    if (!item) return this.failed(addr, origin, `${addr.path} is not a known item of ${service.name}`, service);
+    if (!item) return this.failed(addr, origin, `${addr.path} is not a known item of ${service.name}`, topic, reply, service);
     const refused = checkWritePolicy(this.policy, { type: service.type, instance: service.instance, path: addr.path });
-    if (refused) return this.failed(addr, origin, refused, service);
+    if (refused) return this.failed(addr, origin, refused, topic, reply, service);
     // J4: a written pincode or access-point password is never echoed, not even in errors
     const masked = isMaskedSetting(service.type, addr.path);
+    const typeSig = isInvalid(item.typed) ? item.typeSig : item.sig;
+    const hidden = () => `the value does not fit ${typeSig ? withArticle(typeName(typeSig)) : 'this'} item (not shown: masked setting)`;
     let value: TypedValue;
     try {
-      value = toDbusValue(lit, isInvalid(item.typed) ? item.typeSig : item.sig);
+      checkWriteValue(lit);
+      value = toDbusValue(lit, typeSig);
     } catch (e) {
-      if (!(e instanceof WriteTypeError)) throw e;
-      return this.failed(addr, origin, masked ? `the value does not fit this ${item.typeSig ?? ''} item (not shown: masked setting)` : e.message, service);
+      if (!(e instanceof WriteTypeError || e instanceof WriteLimitError)) throw e;
+      return this.failed(addr, origin, masked ? hidden() : e.message, topic, reply, service);
     }
-    const base = { topic: this.topic(addr), service: service.name, path: addr.path, source: origin,
+    const outOfRange = rangeProblem(value, item.min, item.max);
+    if (outOfRange) return this.failed(addr, origin, masked ? hidden() : outOfRange, topic, reply, service);
+    const base = { topic, service: service.name, path: addr.path, source: origin,
       value: masked ? '******' : toPlain(value.signature, value.value), signature: value.signature };
-    let outcome: SetValueOutcome;
+    let outcome: QueuedOutcome<SetValueOutcome>;
     try {
-      outcome = await this.source.setValue(service.name, addr.path, value);
+      outcome = await this.queue.run(`${service.name}\0${addr.path}`, () => this.source.setValue(service.name, addr.path, value));
     } catch (e) {
-      return this.report({ ...base, ok: false, error: `SetValue failed: ${(e as Error).message}` });
+      const err = e as Error & { errorName?: string };
+      if (err instanceof WriteQueueFullError) return this.report({ ...base, ok: false, error: err.message }, reply);
+      // a service's own error text might quote the value: for masked settings only its name
+      const why = masked ? err.errorName ?? 'the service answered with an error' : `${err.message}${err.errorName ? ` (${err.errorName})` : ''}`;
+      return this.report({ ...base, ok: false, error: `SetValue failed: ${why}` }, reply, err.errorName ?? `SetValue failed: ${why}`);
     }
-    const { code, confirmation } = outcome;
+    if (!outcome.ran) return this.report({ ...base, ok: false, superseded: true, error: SUPERSEDED }, reply);
+    const { code, confirmation } = outcome.value;
     if (code !== 0) {
-      return this.report({ ...base, ok: false, code, confirmation, error: `SetValue returned ${code}: ${SET_VALUE_CODES[code] ?? 'refused'}` });
+      return this.report({ ...base, ok: false, code, confirmation, error: `SetValue returned ${code}: ${SET_VALUE_CODES[code] ?? 'refused'}` }, reply);
     }
-    return this.report({ ...base, ok: true, code, confirmation });
+    return this.report({ ...base, ok: true, code, confirmation }, reply);
   }
 
   private topic(addr: ItemAddress): string {
     return `W/${this.host.portalId ?? '?'}/${addr.type}/${addr.instance}${addr.path}`;
   }
 
-  private failed(addr: ItemAddress, origin: WriteOrigin, error: string, service?: Service): WriteResult {
-    return this.report({ ok: false, topic: this.topic(addr), service: service?.name, path: addr.path, error, source: origin });
+  private failed(addr: ItemAddress, origin: WriteOrigin, error: string, topic: string, reply?: ReplyTo, service?: Service): WriteResult {
+    return this.report({ ok: false, topic, service: service?.name, path: addr.path, error, source: origin }, reply);
   }
 
-  private report(r: WriteResult): WriteResult {
-    if (!r.ok) this.host.logger.warn(`write ${r.topic} refused: ${r.error}`);
+  /**
+   * Logs, emits and answers on S/: SetValue's return code when it answered (F gives the code,
+   * not an error, for a non-zero one), else `busError` (the D-Bus error name) or our reason.
+   */
+  private report(r: WriteResult, reply?: ReplyTo, busError?: string): WriteResult {
+    if (r.superseded) this.host.logger.debug(`write ${r.topic}: ${r.error}`);
+    else if (!r.ok) this.host.logger.warn(`write ${r.topic} refused: ${r.error}`);
     this.host.emit('write-result', r);
+    if (reply) {
+      const text = r.code !== undefined ? successReply(reply, r.code) : errorReply(reply, busError ?? r.error ?? 'not written');
+      this.host.out(replyTopic(reply.topic), text, false);
+    }
     return r;
   }
+
+  close(err: Error): void {
+    this.queue.close(err);
+  }
 }
+

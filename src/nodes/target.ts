@@ -3,7 +3,7 @@
 // (Node-RED's rule: a property set in the node wins, msg fills in only what is left empty. A
 // gx-notify → function → gx-write chain keeps the notification's topic; it must not redirect
 // the write.)
-import { isValidObjectPath, ItemAddress, shortServiceType } from '../bridge/topics';
+import { isValidObjectPath, ItemAddress, requestType } from '../bridge/topics';
 
 export class TargetError extends Error {}
 
@@ -21,7 +21,13 @@ export function parseTarget(text: string, portal: string | undefined): ItemAddre
   if (/[+#]/.test(t)) throw new TargetError(`'${text}': wildcards are not allowed here`);
   const path = '/' + parts.slice(2).join('/');
   if (!isValidObjectPath(path)) throw new TargetError(`'${path}' is not a valid D-Bus object path`);
-  return { type: shortServiceType(parts[0]), instance: parts[1], path };
+  let type;
+  try {
+    type = requestType(parts[0]);
+  } catch (e) {
+    throw new TargetError((e as Error).message);
+  }
+  return { ...type, instance: parts[1], path };
 }
 
 /** The target of a message: the configured path, else msg.topic when it names an item. */

@@ -1,7 +1,7 @@
 // R/W topics, device instances and keep-alive options (spec R5–R7, I1–I7, K4, K5).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { parseRequestTopic, topicMatches, isValidFilter, TopicError } from '../../src/bridge/topics';
+import { parseRequestTopic, requestType, topicMatches, isValidFilter, TopicError } from '../../src/bridge/topics';
 import { deviceInstance } from '../../src/bridge/device-instance';
 import { parseKeepaliveOptions } from '../../src/bridge/keepalive';
 import { joinPath } from '../../src/bridge/sub-tree';
@@ -18,6 +18,19 @@ test('request topics', () => {
     'R/abc/+/0/x', 'R/abc/foo.bar/0/x', 'W/abc/battery//Soc']) {
     assert.throws(() => parseRequestTopic(bad), TopicError, bad);
   }
+});
+
+test('the type field of R/W topics: a short type, com.victronenergy.<type>, or a full bus name to be checked (issue 14 #13)', () => {
+  assert.deepEqual(requestType('vebus'), { type: 'vebus' });
+  assert.deepEqual(requestType('com.victronenergy.vebus'), { type: 'vebus' }, 'I7');
+  assert.deepEqual(requestType('com.victronenergy.vebus.ttyS3'), { type: 'vebus', busName: 'com.victronenergy.vebus.ttyS3' });
+  assert.deepEqual(requestType('com.victronenergy.vebus.ttyUSB9.bogus'), { type: 'vebus', busName: 'com.victronenergy.vebus.ttyUSB9.bogus' },
+    'kept whole: routing then finds no service of that name');
+  for (const bad of ['vebus.ttyS3', 'com.victronenergy.', 'com.victronenergy..x', 'org.freedesktop.DBus', 'a b', 'com.victronenergy.a b']) {
+    assert.throws(() => requestType(bad), /is not a service type/, bad);
+  }
+  assert.deepEqual((parseRequestTopic('W/abc/com.victronenergy.vebus.ttyS3/275/Mode') as { target: object }).target,
+    { type: 'vebus', busName: 'com.victronenergy.vebus.ttyS3', instance: '275', path: '/Mode' });
 });
 
 test('topic filters', () => {

@@ -121,8 +121,8 @@ test('bad writes publish nothing and each is logged with its topic and reason (Â
     ['vebus/257/Mode', '{"novalue": 1}', /vebus\/257\/Mode refused: can't find 'value'/],
     ['vebus/257/Mode', '{"value": {"a": 1}}', /vebus\/257\/Mode refused: cannot write object/],
     ['vebus/257/Mode', '{"value": NaN}', /vebus\/257\/Mode refused: invalid JSON/],
-    ['vebus/257/Ac/ActiveIn/CurrentLimit', '{"value": "23.41"}', /CurrentLimit refused: cannot write string "23.41" to a double item: numbers must be JSON numbers/],
-    ['vebus/257/Mode', '{"value": 2.5}', /vebus\/257\/Mode refused: cannot write number 2.5 to a \w+ item: it has a fraction/],
+    ['vebus/257/Ac/ActiveIn/CurrentLimit', '{"value": "23,41"}', /CurrentLimit refused: cannot write string "23,41" to a double item: it is not exactly a number/],
+    ['vebus/257/Mode', '{"value": 2.5}', /vebus\/257\/Mode refused: cannot write number 2.5 to an? \w+ item: it has a fraction/],
     ['settings/0/Settings/System/ReadOnlyThing', '{"value": 5}', /ReadOnlyThing refused: SetValue returned 1/],
     ['settings/0/Settings/System/PickyThing', '{"value": 5}', /PickyThing refused: SetValue returned 2/],
   ];

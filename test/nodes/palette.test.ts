@@ -161,14 +161,14 @@ test('gx-write: typed by the item, result message, refusals to Catch nodes, writ
   await waitUntil(() => got.length === 2);
   assert.equal(settings.getValue('/Settings/CGwacs/AcPowerSetPoint')!.value, -40000);
   const brightness = settings.getValue('/Settings/Gui/Brightness')!.value;
-  w1.receive({ payload: '23.41' });
+  w1.receive({ payload: '23,41' });
   const w2 = helper.getNode('w2');
   w2.receive({ topic: 'settings/0/Settings/CGwacs/Hub4Mode', payload: 2.5 });
   w2.receive({ topic: 'settings/0/Settings/Gui/Brightness', payload: 1 });
   await waitUntil(() => caught.length === 3);
   const errors = caught.map((m) => m.error.message).join('\n');
-  assert.match(errors, /cannot write string "23.41" to a double item/);
-  assert.match(errors, /cannot write number 2.5 to a int32 item: it has a fraction/);
+  assert.match(errors, /cannot write string "23,41" to a double item: it is not exactly a number/);
+  assert.match(errors, /cannot write number 2.5 to an int32 item: it has a fraction/);
   assert.match(errors, /Brightness' is not allowed by the write policy/);
   assert.equal(settings.getValue('/Settings/Gui/Brightness')!.value, brightness, 'the refused write did not happen');
   assert.equal(got.filter((m) => m.payload.ok === false).length, 3, 'failures send a result message too');

@@ -1,0 +1,29 @@
+// Write acknowledgements on S/ (the reply topic of Victron's dbus-flashmq `setvalue-replies`
+// branch): a W whose payload carries an integer "serial" and a string "caller_id" is answered
+// on `S/<portal>/<type>/<instance>/<path>` (the W topic with S for W), QoS 0, not retained,
+// keys sorted and no spaces as nlohmann::json writes them:
+//   {"caller_id":"MB2w7AtF","return_code":0,"serial":123}          SetValue answered (its code)
+//   {"bus_error":"<reason>","caller_id":"MB2w7AtF","serial":123}   not written: the D-Bus error
+//                                                                   name, or our refusal
+// Without both fields (or with a serial that is not an integer) nothing is sent, as there.
+
+/** The reply fields of a W request. */
+export interface ReplyTo {
+  /** the W topic as received; the reply goes to the same topic with S for W */
+  topic: string;
+  /** an int64, echoed as written */
+  serial: bigint;
+  callerId: string;
+}
+
+export function replyTopic(wTopic: string): string {
+  return 'S' + wTopic.slice(1);
+}
+
+export function successReply(to: ReplyTo, returnCode: number): string {
+  return `{"caller_id":${JSON.stringify(to.callerId)},"return_code":${returnCode},"serial":${to.serial}}`;
+}
+
+export function errorReply(to: ReplyTo, busError: string): string {
+  return `{"bus_error":${JSON.stringify(busError)},"caller_id":${JSON.stringify(to.callerId)},"serial":${to.serial}}`;
+}

@@ -2,7 +2,6 @@
 // /<path>` (N1) and the payload `{"value":…}` with `min`/`max` (N2), `{"value":null}` (invalid,
 // N4) or empty (the item is gone, S1). Anything else from the broker is reported, never thrown.
 import { parseJsonLiteral } from '../bridge/json-literal';
-import { isValidObjectPath } from '../bridge/topics';
 import { INVALID, TypedValue } from '../bridge/typed-value';
 import { typedFromLiteral } from './json-typed';
 
@@ -10,13 +9,16 @@ import { typedFromLiteral } from './json-typed';
 export type SpecialTopic = 'heartbeat' | 'keepalive' | 'full_publish_completed' | 'other';
 
 export type ParsedTopic =
-  | { kind: 'item'; type: string; instance: string; path: string }
+  /** key: `<type>/<instance>` as in the topic */
+  | { kind: 'item'; key: string; type: string; instance: string; path: string }
   | { kind: 'special'; name: SpecialTopic }
   | { kind: 'invalid'; why: string };
 
 const TYPE = /^[A-Za-z0-9_]+$/;
 /** an instance is a number or a text identifier (I2): one topic level, printable, no wildcards */
 const INSTANCE = /^[^\s/+#\p{Cc}]{1,64}$/u;
+/** a D-Bus object path below the root (dbus_validate_path), in one test */
+const OBJECT_PATH = /^(?:\/[A-Za-z0-9_]+)+$/;
 const MAX_TOPIC_LENGTH = 1024;
 
 /** Parses the part of a notification topic after `N/<portal>/`. */
@@ -35,8 +37,8 @@ export function parseNotificationTopic(rest: string): ParsedTopic {
   const path = rest.slice(slash2);
   if (!TYPE.test(type)) return { kind: 'invalid', why: `'${clip(type)}' is not a service type` };
   if (!INSTANCE.test(instance)) return { kind: 'invalid', why: `'${clip(instance)}' is not a device instance` };
-  if (!isValidObjectPath(path) || path === '/') return { kind: 'invalid', why: `'${clip(path)}' is not a D-Bus object path` };
-  return { kind: 'item', type, instance, path };
+  if (!OBJECT_PATH.test(path)) return { kind: 'invalid', why: `'${clip(path)}' is not a D-Bus object path` };
+  return { kind: 'item', key: rest.slice(0, slash2), type, instance, path };
 }
 
 export type DecodedPayload =
@@ -54,7 +56,12 @@ export function decodeItemPayload(payload: Buffer, maxBytes: number): DecodedPay
   const text = payload.toString('utf8');
   // U+FFFD stands in for bytes that are not UTF-8; a real U+FFFD survives the round trip
   if (text.includes('\ufffd') && !Buffer.from(text, 'utf8').equals(payload)) return { kind: 'bad', why: 'payload is not valid UTF-8' };
-  const m = text.length < 64 ? PLAIN_NUMBER.exec(text) : null;
+  const plain = text.startsWith('{"value":');
+  if (plain && text.charCodeAt(9) === 0x22 && text.endsWith('"}')) {
+    const body = text.slice(10, -2);
+    if (isPlainString(body)) return { kind: 'value', value: { signature: 's', value: body } };
+  }
+  const m = plain && text.length < 64 ? PLAIN_NUMBER.exec(text) : null;
   if (m) {
     if (m[2] || m[3]) return { kind: 'value', value: { signature: 'd', value: Number(m[1] + (m[2] ?? '') + (m[3] ?? '')) } };
     const digits = m[1][0] === '-' ? m[1].length - 1 : m[1].length;
@@ -76,6 +83,15 @@ export function decodeItemPayload(payload: Buffer, maxBytes: number): DecodedPay
   if (min) out.min = typedFromLiteral(min);
   if (max) out.max = typedFromLiteral(max);
   return out;
+}
+
+/** A JSON string body that needs no decoding: no quote, backslash or control character. */
+function isPlainString(body: string): boolean {
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
 }
 
 /** `full_publish_completed`: the echo it carries, if any (K5). */

@@ -48,6 +48,11 @@ export class RemoteReads {
 
   constructor(private readonly timing: RemoteReadTiming) {}
 
+  /** some read is waiting for its answer */
+  get busy(): boolean {
+    return this.leaves.size > 0 || this.trees.size > 0;
+  }
+
   private get waiting(): number {
     let n = this.trees.size;
     for (const l of this.leaves.values()) n += l.waiters.length;

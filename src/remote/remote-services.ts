@@ -19,12 +19,11 @@ export interface RemoteLimits {
   maxItems: number;
 }
 
-interface Entry {
+/** An item as the source keeps it; it is also the SourceItem handed to the engine. */
+interface Entry extends SourceItem {
+  value: TypedValue;
   /** generation of the full keep-alive current when it was last heard */
   g: number;
-  value: TypedValue;
-  min?: TypedValue;
-  max?: TypedValue;
 }
 
 export interface RemoteService {
@@ -45,7 +44,10 @@ export function serviceNameOf(type: string, instance: string): string {
 }
 
 export class RemoteServices {
+  /** by the engine's service name */
   readonly services = new Map<string, RemoteService>();
+  /** by `<type>/<instance>`, as notifications name them */
+  private readonly byKey = new Map<string, RemoteService>();
   private itemCount = 0;
   /** the first full republish of a connection is collected and announced at once */
   syncing = true;
@@ -57,51 +59,60 @@ export class RemoteServices {
     return this.itemCount;
   }
 
-  nameOf(type: string, instance: string): string {
-    return serviceNameOf(type, instance);
-  }
-
   /**
-   * A notification for an item. `quiet`: record it without telling the engine (a read
-   * collects it and hands it over itself).
+   * A notification for an item (`key` = `<type>/<instance>`). `quiet`: record it without telling
+   * the engine (a read collects it and hands it over itself).
    */
-  set(type: string, instance: string, path: string, value: TypedValue, min?: TypedValue, max?: TypedValue, quiet = false): void {
-    const name = serviceNameOf(type, instance);
-    let svc = this.services.get(name);
+  set(key: string, type: string, instance: string, path: string, value: TypedValue, min?: TypedValue, max?: TypedValue, quiet = false): void {
+    let svc = this.byKey.get(key);
     if (!svc) {
       if (this.services.size >= this.limits.maxServices) {
-        this.sink.warn('max-services', `more than ${this.limits.maxServices} services on the GX's broker: ${type}/${instance} and later ones are ignored`);
+        this.sink.warn('max-services', `more than ${this.limits.maxServices} services on the GX's broker: ${key} and later ones are ignored`);
         return;
       }
-      svc = { name, type, instance, paths: new Map(), announced: false };
-      this.services.set(name, svc);
+      svc = { name: serviceNameOf(type, instance), type, instance, paths: new Map(), announced: false };
+      this.services.set(svc.name, svc);
+      this.byKey.set(key, svc);
     }
     const old = svc.paths.get(path);
-    if (!old) {
+    let e: Entry;
+    if (old) {
+      // min/max, once known, stay (N2); the engine gets only what this notification carries
+      old.value = value;
+      old.g = this.generation;
+      if (min) old.min = min;
+      if (max) old.max = max;
+      e = old;
+    } else {
       if (this.itemCount >= this.limits.maxItems) {
         this.sink.warn('max-items', `more than ${this.limits.maxItems} items on the GX's broker: new paths are ignored`);
-        if (svc.paths.size === 0) this.services.delete(name);
+        if (svc.paths.size === 0) this.forget(svc);
         return;
       }
       this.itemCount++;
+      e = { path, value, g: this.generation };
+      if (min) e.min = min;
+      if (max) e.max = max;
+      svc.paths.set(path, e);
     }
-    // min/max, once known, stay (N2)
-    svc.paths.set(path, { g: this.generation, value, min: min ?? old?.min, max: max ?? old?.max });
     if (quiet || this.syncing) return;
-    const si: SourceItem = { path, value };
-    if (min) si.min = min;
-    if (max) si.max = max;
     if (!svc.announced) {
       svc.announced = true;
-      this.sink.service(name, [si], { instance });
+      this.sink.service(svc.name, [e], { instance });
     } else {
-      this.sink.changes(name, [si]);
+      this.sink.changes(svc.name, [e]);
     }
   }
 
+  private forget(svc: RemoteService): void {
+    if (svc.rebuild) clearTimeout(svc.rebuild);
+    this.services.delete(svc.name);
+    this.byKey.delete(`${svc.type}/${svc.instance}`);
+  }
+
   /** An empty payload: the item is gone. */
-  remove(type: string, instance: string, path: string): void {
-    const svc = this.services.get(serviceNameOf(type, instance));
+  remove(key: string, path: string): void {
+    const svc = this.byKey.get(key);
     if (!svc || !svc.paths.delete(path)) return;
     this.itemCount--;
     if (svc.paths.size === 0) this.drop(svc);
@@ -109,9 +120,8 @@ export class RemoteServices {
   }
 
   private drop(svc: RemoteService): void {
-    if (svc.rebuild) clearTimeout(svc.rebuild);
     this.itemCount -= svc.paths.size;
-    this.services.delete(svc.name);
+    this.forget(svc);
     if (svc.announced) this.sink.gone(svc.name);
   }
 
@@ -127,14 +137,7 @@ export class RemoteServices {
   }
 
   itemsOf(svc: RemoteService): SourceItem[] {
-    const out: SourceItem[] = [];
-    for (const [path, e] of svc.paths) {
-      const si: SourceItem = { path, value: e.value };
-      if (e.min) si.min = e.min;
-      if (e.max) si.max = e.max;
-      out.push(si);
-    }
-    return out;
+    return [...svc.paths.values()];
   }
 
   /** The first full republish is complete: every service collected so far goes to the engine. */
@@ -176,6 +179,7 @@ export class RemoteServices {
   clear(): void {
     for (const svc of this.services.values()) if (svc.rebuild) clearTimeout(svc.rebuild);
     this.services.clear();
+    this.byKey.clear();
     this.itemCount = 0;
     this.syncing = true;
   }

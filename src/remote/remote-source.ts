@@ -14,7 +14,7 @@ import { literalTextOf } from './json-typed';
 import { KeepaliveLoop, KeepaliveLoopTiming, REMOTE_KEEPALIVE_TIMING } from './keepalive-loop';
 import { completionEcho, decodeItemPayload, parseNotificationTopic } from './notification';
 import { REMOTE_READ_TIMING, RemoteReads, RemoteReadTiming } from './remote-reads';
-import { RemoteLimits, RemoteService, RemoteServices } from './remote-services';
+import { RemoteLimits, RemoteService, RemoteServices, serviceNameOf } from './remote-services';
 import { REMOTE_WRITE_TIMING, RemoteWrites, RemoteWriteTiming } from './remote-writes';
 import { StaleWatch } from './stale-watch';
 
@@ -82,7 +82,10 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     }, limits);
     this.keepalive = new KeepaliveLoop({
       send: (payload) => this.publish(`R/${this.portalId}/keepalive`, payload),
-      fullStarted: () => this.services.nextGeneration(),
+      fullStarted: () => {
+        this.log('debug', `${this.conn.label}: asking for a full republish`);
+        return this.services.nextGeneration();
+      },
       completed: (generation) => this.fullPublishCompleted(generation),
       fallback: () => this.scanFallback(),
     }, this.timing);
@@ -268,17 +271,16 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     if (retain && !(t.type === 'system' && t.instance === '0' && t.path === '/Serial')) return;
     const d = decodeItemPayload(payload, this.maxPayloadBytes);
     if (d.kind === 'gone') {
-      this.services.remove(t.type, t.instance, t.path);
+      this.services.remove(t.key, t.path);
       return;
     }
     if (d.kind === 'bad') {
       this.warnOnce(`payload:${d.why.replace(/\d+/g, '#')}`, `ignored notification on ${topic.slice(0, 120)}: ${d.why}`);
       return;
     }
-    const name = this.services.nameOf(t.type, t.instance);
-    const taken = this.reads.offer(name, t.path, d.value);
-    this.services.set(t.type, t.instance, t.path, d.value, d.min, d.max, taken);
-    this.writes.offer(name, t.path, d.value);
+    const taken = this.reads.busy && this.reads.offer(serviceNameOf(t.type, t.instance), t.path, d.value);
+    this.services.set(t.key, t.type, t.instance, t.path, d.value, d.min, d.max, taken);
+    if (this.writes.busy) this.writes.offer(serviceNameOf(t.type, t.instance), t.path, d.value);
   }
 
   private emitService(name: string, items: SourceItem[], info: ServiceInfo): void {

@@ -58,6 +58,11 @@ export class RemoteWrites {
 
   constructor(private readonly timing: RemoteWriteTiming) {}
 
+  /** some write is waiting for its confirmation */
+  get busy(): boolean {
+    return this.byItem.size > 0;
+  }
+
   /**
    * Sends a write: `publish(payload)` puts the W on the wire (false: not connected). `read()`
    * asks for the item's notification (skipped once the GX is known to reply).

@@ -14,6 +14,7 @@ const MAX_RETRY_MS = 120000;
 
 export class StaleWatch {
   private lastHeard = Date.now();
+  private heardSinceTick = false;
   private timer: NodeJS.Timeout | undefined;
   private _stale = false;
   private nextRetryAt = 0;
@@ -25,11 +26,12 @@ export class StaleWatch {
     return this._stale;
   }
 
-  /** Something arrived from the GX. Called for every message: keep it cheap. */
+  /** Something arrived from the GX. Called for every message: only a flag, read at each tick. */
   heard(): void {
-    this.lastHeard = this.now();
+    this.heardSinceTick = true;
     if (this._stale) {
       this._stale = false;
+      this.lastHeard = this.now();
       this.hooks.changed(false, 'the GX is heard again');
     }
   }
@@ -37,6 +39,7 @@ export class StaleWatch {
   start(): void {
     this.stop();
     this.lastHeard = this.now();
+    this.heardSinceTick = false;
     this._stale = false;
     const tick = Math.max(50, Math.min(1000, Math.floor(this.staleMs / 4)));
     this.timer = setInterval(() => this.check(), tick);
@@ -44,6 +47,10 @@ export class StaleWatch {
 
   private check(): void {
     const t = this.now();
+    if (this.heardSinceTick) {
+      this.heardSinceTick = false;
+      this.lastHeard = t;
+    }
     if (!this._stale) {
       if (t - this.lastHeard < this.staleMs) return;
       this._stale = true;

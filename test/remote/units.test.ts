@@ -52,9 +52,9 @@ test('connection options: VRM derived, with the Venus CA and a Token password; t
 });
 
 test('notification topics: items with type, instance and path; special topics; anything else is invalid', () => {
-  assert.deepEqual(parseNotificationTopic('battery/256/Dc/0/Voltage'), { kind: 'item', type: 'battery', instance: '256', path: '/Dc/0/Voltage' });
+  assert.deepEqual(parseNotificationTopic('battery/256/Dc/0/Voltage'), { kind: 'item', key: 'battery/256', type: 'battery', instance: '256', path: '/Dc/0/Voltage' });
   assert.deepEqual(parseNotificationTopic('vecan/vecan0/Devices/00002CC1F694/ModelName'),
-    { kind: 'item', type: 'vecan', instance: 'vecan0', path: '/Devices/00002CC1F694/ModelName' });
+    { kind: 'item', key: 'vecan/vecan0', type: 'vecan', instance: 'vecan0', path: '/Devices/00002CC1F694/ModelName' });
   for (const s of ['heartbeat', 'keepalive', 'full_publish_completed'] as const) assert.deepEqual(parseNotificationTopic(s), { kind: 'special', name: s });
   assert.deepEqual(parseNotificationTopic('GuiCustomizations/Apps/X/info'), { kind: 'special', name: 'other' });
   for (const bad of ['battery/256', 'battery/256/', 'bat.tery/1/X', 'battery/+/X', 'battery/256/A/#', 'battery/256/a-b', 'battery//X', 'x/1/' + 'a'.repeat(1100)]) {
@@ -70,6 +70,9 @@ test('payloads: empty = gone, the fast path and the general parser agree, bad on
   assert.deepEqual(d('{"value":42.0}'), { kind: 'value', value: { signature: 'd', value: 42 } });
   assert.deepEqual(d('{"value":1e-07}'), { kind: 'value', value: { signature: 'd', value: 1e-7 } });
   assert.deepEqual(d('{"value":null}'), { kind: 'value', value: INVALID });
+  assert.deepEqual(d('{"value":"plain text °C"}'), { kind: 'value', value: { signature: 's', value: 'plain text °C' } });
+  assert.deepEqual(d('{"value":"a\\"b"}'), { kind: 'value', value: { signature: 's', value: 'a"b' } });
+  assert.match((d('{"value":"x"},"y"}') as { why: string }).why, /trailing characters/);
   assert.deepEqual(d('{"max":1,"min":0,"value":1}'),
     { kind: 'value', value: { signature: 'i', value: 1 }, min: { signature: 'i', value: 0 }, max: { signature: 'i', value: 1 } });
   assert.match((d('{"value":1') as { why: string }).why, /invalid JSON/);

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'events';
 import * as mqtt from 'mqtt';
 import { endClient } from '../mqtt/client-end';
-import type { ItemSource, ServiceInfo, SetValueOutcome, SourceItem, SourceState } from '../bridge/item-source';
+import type { ItemSource, SetValueOutcome, SourceState } from '../bridge/item-source';
 import type { TypedValue } from '../bridge/typed-value';
 import { explainTlsError, RemoteGxOptions, ResolvedConnection, resolveConnection } from './connection';
 import { literalTextOf } from './json-typed';
@@ -75,7 +75,7 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     this.nPrefix = `N/${this.portalId}/`;
     this.sPrefix = `S/${this.portalId}/`;
     this.services = new RemoteServices({
-      service: (name, items, info) => this.emitService(name, items, info),
+      service: (name, items, info) => this.emit('service', name, items, info),
       changes: (name, items) => this.emit('changes', name, items),
       gone: (name) => this.emit('service-gone', name),
       warn: (key, text) => this.warnOnce(key, text),
@@ -165,6 +165,9 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     client.on('connect', () => {
       client.options.reconnectPeriod = min;
       this.lastError = '';
+      // a new session: what the GX sends from now on (the retained serial first) is all there is
+      this.scannedThisConnection = false;
+      this.services.clear();
       this.subscribe(client);
     });
     client.on('close', () => this.connectionLost('the connection closed'));
@@ -194,8 +197,6 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
       }
       this.setState('connected', this.conn.label);
       this.log('info', `connected to ${this.conn.label}`);
-      this.scannedThisConnection = false;
-      this.services.clear();
       this.staleWatch.start();
       this.keepalive.start();
     });
@@ -281,10 +282,6 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     const taken = this.reads.busy && this.reads.offer(serviceNameOf(t.type, t.instance), t.path, d.value);
     this.services.set(t.key, t.type, t.instance, t.path, d.value, d.min, d.max, taken);
     if (this.writes.busy) this.writes.offer(serviceNameOf(t.type, t.instance), t.path, d.value);
-  }
-
-  private emitService(name: string, items: SourceItem[], info: ServiceInfo): void {
-    this.emit('service', name, items, info);
   }
 
   private fullPublishCompleted(generation: number): void {

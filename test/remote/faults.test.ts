@@ -30,7 +30,7 @@ function sameCache(remote: RemoteEngine, want: Map<string, string>): boolean {
   return true;
 }
 
-test('the GX\'s broker restarts: everything goes, then one full keep-alive brings the whole state back', async () => {
+test('the GX\'s broker restarts: everything goes, then a full keep-alive brings the whole state back', async () => {
   const gx = await startGxBehindBroker('restart00001', ['ess-gx.json']);
   const ref = await reference(gx);
   const remote = await startRemoteEngine(gx.broker.url, gx.portal, { timing: FAST });

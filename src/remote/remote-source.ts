@@ -121,6 +121,11 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     return this.services.items;
   }
 
+  /** the `caller_id` our writes carry (a bridge that replies on S/ echoes it) */
+  get callerId(): string {
+    return this.writes.callerId;
+  }
+
   private setState(s: SourceState, detail?: string): void {
     if (this._state === s) return;
     this._state = s;

@@ -1,13 +1,14 @@
 // The remote source against a real GX face: the simulator behind our own gx-bridge on a real
-// mosquitto (the GX's broker), and the engine over a RemoteGxSource on that broker. The D-Bus
-// engine over the same bus is the reference for what the cache must hold.
+// mosquitto (the GX's broker; the bridge may not publish S/ replies there, as dbus-flashmq sends
+// none), and the engine over a RemoteGxSource on that broker. The D-Bus engine over the same bus
+// is the reference for what the cache must hold.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { GxEngine } from '../../src/bridge/engine';
 import { DbusServiceTracker } from '../../src/dbus/service-tracker';
-import { Received, Subscriber } from '../support/mosquitto';
+import { Broker, Received, Subscriber } from '../support/mosquitto';
 import { sleep, waitUntil } from '../support/engine-fixture';
-import { GxBehindBroker, itemPayloads, RemoteEngine, startGxBehindBroker, startRemoteEngine } from '../support/remote-gx';
+import { GxBehindBroker, itemPayloads, RemoteEngine, startGxBehindBroker, startNoReplyBroker, startRemoteEngine } from '../support/remote-gx';
 
 const P = 'edge0portal1';
 let gx: GxBehindBroker;
@@ -15,8 +16,13 @@ let remote: RemoteEngine;
 let local: GxEngine;
 let sub: Subscriber;
 
+let broker: Broker;
+
 before(async () => {
-  gx = await startGxBehindBroker(P, ['remote-edge.json', 'ess-gx.json']);
+  // a GX like dbus-flashmq: no S/ replies, so writes are confirmed by notification
+  const noReply = await startNoReplyBroker();
+  broker = noReply.broker;
+  gx = await startGxBehindBroker(P, ['remote-edge.json', 'ess-gx.json'], noReply);
   local = new GxEngine(new DbusServiceTracker({ address: gx.bus.address }), { portalId: P, uniqueIdFile: '' });
   await new Promise<void>((resolve) => { local.once('scanned', () => resolve()); local.start(); });
   sub = await new Subscriber(gx.broker.port, [`N/${P}/#`, `R/${P}/#`, `W/${P}/#`]).start();
@@ -28,6 +34,7 @@ after(async () => {
   await sub?.stop();
   await local?.close();
   await gx?.close();
+  await broker?.stop();
 });
 
 const EDGE = 'com.victronenergy.edge.test0';

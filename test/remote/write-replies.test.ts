@@ -9,9 +9,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { startAedes } from '../support/aedes-broker';
 import { DIST } from '../support/bridge-process';
-import { startMosquitto, Subscriber } from '../support/mosquitto';
+import { Subscriber } from '../support/mosquitto';
 import { waitUntil } from '../support/engine-fixture';
-import { startGxBehindBroker, startRemoteEngine } from '../support/remote-gx';
+import { startGxBehindBroker, startNoReplyBroker, startRemoteEngine } from '../support/remote-gx';
 
 const EDGE = 'com.victronenergy.edge.test0';
 const write = (value: number) => ({ addr: { type: 'edge', instance: '7', path: '/Settable/Int' }, payload: `{"value":${value}}` });
@@ -41,13 +41,9 @@ test('S/ refused by the broker: writes are confirmed by notification, without wa
 });
 
 test('S/ granted but no GX replies (as dbus-flashmq): the first write waits a moment for a reply, later ones do not', async () => {
-  // the GX side may not publish on S/ (mosquitto drops it): a GX whose bridge sends no replies
-  const broker = await startMosquitto({ users: [
-    { name: 'gx', password: 'gx-secret', acl: ['topic readwrite N/#', 'topic read R/#', 'topic read W/#'] },
-    { name: 'client', password: 'client-secret', acl: ['topic read N/#', 'topic read S/#', 'topic write R/#', 'topic write W/#'] },
-  ] });
-  const gx = await startGxBehindBroker('snoreply0001', ['remote-edge.json'], { broker, bridgeArgs: ['--username', 'gx', '--password', 'gx-secret'] });
-  const remote = await startRemoteEngine(broker.url, gx.portal, { username: 'client', password: 'client-secret', timing: { replyGraceMs: 3000 } });
+  const { broker, bridgeArgs } = await startNoReplyBroker(); // the S/ subscription is granted, no reply comes
+  const gx = await startGxBehindBroker('snoreply0001', ['remote-edge.json'], { broker, bridgeArgs });
+  const remote = await startRemoteEngine(broker.url, gx.portal, { timing: { replyGraceMs: 3000 } });
   try {
     const times: number[] = [];
     for (const v of [11, 12, 13]) {

@@ -20,11 +20,12 @@ export interface BrokerUser {
 }
 
 /**
- * Without options: anonymous access to everything. With `users`: only they may log in, each
- * limited by its ACL (mosquitto drops what a user may not publish, and delivers to a user only
- * what it may read). `extraConf`: more lines at the end, e.g. further listeners.
+ * Without options: anonymous access to everything. With `users`: they may log in, each limited
+ * by its ACL (mosquitto drops what a user may not publish, and delivers to a user only what it
+ * may read); anonymous clients only with `anonymous`, their ACL lines. `extraConf`: more lines at
+ * the end, e.g. further listeners.
  */
-export async function startMosquitto(opts: { users?: BrokerUser[]; extraConf?: string[] } = {}): Promise<Broker> {
+export async function startMosquitto(opts: { users?: BrokerUser[]; anonymous?: string[]; extraConf?: string[] } = {}): Promise<Broker> {
   const dir = tempDir('mosquitto');
   const port = await freePort();
   const conf = path.join(dir, 'mosquitto.conf');
@@ -33,8 +34,11 @@ export async function startMosquitto(opts: { users?: BrokerUser[]; extraConf?: s
     const passwd = path.join(dir, 'passwd');
     fs.writeFileSync(passwd, '');
     for (const u of opts.users) execFileSync('mosquitto_passwd', ['-b', passwd, u.name, u.password]);
-    fs.writeFileSync(path.join(dir, 'acl'), opts.users.map((u) => [`user ${u.name}`, ...u.acl].join('\n')).join('\n\n') + '\n');
-    access = `per_listener_settings false\nallow_anonymous false\npassword_file ${passwd}\nacl_file ${path.join(dir, 'acl')}\n`;
+    // ACL lines before the first `user` line are for anonymous clients
+    const acl = [(opts.anonymous ?? []).join('\n'), ...opts.users.map((u) => [`user ${u.name}`, ...u.acl].join('\n'))];
+    fs.writeFileSync(path.join(dir, 'acl'), acl.join('\n\n') + '\n');
+    access = `per_listener_settings false\nallow_anonymous ${opts.anonymous ? 'true' : 'false'}\npassword_file ${passwd}\n` +
+      `acl_file ${path.join(dir, 'acl')}\n`;
   }
   fs.writeFileSync(conf, `${access}persistence false\n` +
     `log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n` +

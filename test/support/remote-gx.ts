@@ -8,6 +8,19 @@ import { GxSimulator, loadFile } from '../../src/sim';
 import { startBridge, BridgeProcess, DIST } from './bridge-process';
 import { startPrivateBus, PrivateBus } from './dbus-daemon';
 import { startMosquitto, Broker } from './mosquitto';
+
+/**
+ * A broker for a GX that, like dbus-flashmq, never answers writes on S/: its bridge logs in as
+ * `gx` and may not publish there (mosquitto drops it), whatever our gx-bridge can do. Everyone
+ * else is anonymous with full access. Pass `bridgeArgs` to startGxBehindBroker.
+ */
+export async function startNoReplyBroker(): Promise<{ broker: Broker; bridgeArgs: string[] }> {
+  const broker = await startMosquitto({
+    users: [{ name: 'gx', password: 'gx-secret', acl: ['topic readwrite N/#', 'topic read R/#', 'topic read W/#'] }],
+    anonymous: ['topic readwrite #'],
+  });
+  return { broker, bridgeArgs: ['--username', 'gx', '--password', 'gx-secret'] };
+}
 import { waitUntil } from './engine-fixture';
 
 export const SCENARIOS = path.join(DIST, '..', 'test', 'fixtures', 'scenarios');

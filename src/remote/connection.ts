@@ -85,6 +85,9 @@ export function resolveConnection(o: RemoteGxOptions): ResolvedConnection {
     resubscribe: false, // subscribed again by us on every connect
     queueQoSZero: false, // nothing piles up while the broker is away
     reconnectPeriod: 1000,
+    // MQTT.js stops for good after a refused login unless told otherwise; a token added on the
+    // GX later, or VRM refusing for a while, must not need a restart
+    reconnectOnConnackError: true,
     connectTimeout: 10000,
   };
   if (secure) {

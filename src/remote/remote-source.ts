@@ -39,6 +39,8 @@ type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** Logs each distinct problem once (per key), with a count later, so a hostile broker cannot flood the log. */
 const MAX_WARN_KEYS = 200;
+const REFUSED_MIN_MS = 30000;
+const REFUSED_MAX_MS = 300000;
 
 export class RemoteGxSource extends EventEmitter implements ItemSource {
   readonly portalId: string;
@@ -162,13 +164,17 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     if (this.conn.tls && this.conn.mqtt.rejectUnauthorized === false) {
       this.log('warn', `TLS certificate of ${this.conn.label} is NOT verified (told not to)`);
     }
+    // a refused login is retried slowly (the GX counts and delays failed logins): 30 s … 5 min
+    let refused = false;
     client.on('reconnect', () => {
       // capped exponential backoff: MQTT.js reads reconnectPeriod when it schedules each attempt
-      client.options.reconnectPeriod = Math.min(max, (client.options.reconnectPeriod ?? min) * 2);
+      const p = client.options.reconnectPeriod ?? min;
+      client.options.reconnectPeriod = refused ? Math.min(REFUSED_MAX_MS, Math.max(REFUSED_MIN_MS, p * 2)) : Math.min(max, p * 2);
       this.setState('connecting', this.conn.label);
     });
     client.on('connect', () => {
       client.options.reconnectPeriod = min;
+      refused = false;
       this.lastError = '';
       // a new session: what the GX sends from now on (the retained serial first) is all there is
       this.scannedThisConnection = false;
@@ -178,6 +184,7 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     client.on('close', () => this.connectionLost('the connection closed'));
     client.on('offline', () => this.connectionLost('offline'));
     client.on('error', (err: Error & { code?: string | number }) => {
+      if (typeof err.code === 'number') refused = true; // a CONNACK refusal (bad login, not authorised)
       const text = explainTlsError(err, this.conn);
       if (text === this.lastError) return; // one line per distinct problem, not one per retry
       this.lastError = text;

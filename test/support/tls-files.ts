@@ -1,6 +1,7 @@
 // TLS files for test brokers, made with openssl in a temp folder: a CA of our own and a server
 // certificate from it for 127.0.0.1. Readable by the 'mosquitto' user (mosquitto started as root
-// reads its files as that user).
+// reads its files as that user). (The same certificates as the TLS test in
+// test/reliability/security.test.ts makes; one of them can go once both use a shared helper.)
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';

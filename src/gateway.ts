@@ -20,10 +20,9 @@ export interface GatewayOptions {
 
 export class GxGateway {
   readonly source: ItemSource;
-  /** the D-Bus source, when the GX is reached over D-Bus */
-  readonly tracker: DbusServiceTracker | undefined;
   /** the remote source, when the GX is reached over MQTT */
   readonly remote: RemoteGxSource | undefined;
+  private readonly dbusTracker: DbusServiceTracker | undefined;
   readonly engine: GxEngine;
   readonly link: BrokerLink | undefined;
 
@@ -33,8 +32,8 @@ export class GxGateway {
       this.remote = new RemoteGxSource(opts.remote);
       this.source = this.remote;
     } else {
-      this.tracker = new DbusServiceTracker(opts.dbus);
-      this.source = this.tracker;
+      this.dbusTracker = new DbusServiceTracker(opts.dbus);
+      this.source = this.dbusTracker;
     }
     // over MQTT the portal ID is the GX's own: the topics it serves are that GX's
     const engine: EngineOptions = { ...opts.engine, logger: opts.logger ?? opts.engine?.logger };
@@ -44,9 +43,15 @@ export class GxGateway {
     this.link = opts.broker ? new BrokerLink(this.engine, { logger: opts.logger, ...opts.broker }) : undefined;
   }
 
+  /** The D-Bus source. Only for a GX reached over D-Bus: with `remote` set it throws. */
+  get tracker(): DbusServiceTracker {
+    if (!this.dbusTracker) throw new Error('this GX is reached over MQTT, not over D-Bus');
+    return this.dbusTracker;
+  }
+
   /** where the GX is reached, for logs and status (no credentials) */
   get sourceLabel(): string {
-    return this.tracker ? `D-Bus ${this.tracker.address.label}` : `GX ${this.source.label ?? '?'}`;
+    return this.dbusTracker ? `D-Bus ${this.dbusTracker.address.label}` : `GX ${this.source.label ?? '?'}`;
   }
 
   start(): void {

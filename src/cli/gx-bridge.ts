@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   };
   gw.engine.on('scanned', (n: number) => { scanned = n; maybeReady(); });
   gw.link!.on('ready', (p: string) => { portal = p; maybeReady(); });
-  const what = gw.tracker ? 'D-Bus' : 'GX';
+  const what = gw.remote ? 'GX' : 'D-Bus';
   gw.engine.on('state', (s: string, detail?: string) => log.info(`${what} ${s}${detail ? ': ' + detail : ''}`));
   let closing = false;
   const stop = (sig: string) => {

@@ -5,13 +5,13 @@
 // write reply reaches it: writes are confirmed by notification.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DIST } from '../support/bridge-process';
 import { startMosquitto, Broker } from '../support/mosquitto';
-import { freePort, startProcess, stopProcess } from '../support/processes';
-import { makeTlsFiles, shareWithMosquitto } from '../support/tls-files';
+import { freePort, startProcess, stopProcess, tempDir } from '../support/processes';
+import { makeCertificates } from '../support/secure-mosquitto';
 import { waitUntil } from '../support/engine-fixture';
 import { GxBehindBroker, startGxBehindBroker, startRemoteEngine } from '../support/remote-gx';
 import { RemoteGxSource } from '../../src/remote';
@@ -27,13 +27,15 @@ let gx: GxBehindBroker;
 let b: Broker;
 
 before(async () => {
-  const files = makeTlsFiles('remote-tls');
-  dir = files.dir;
-  f = files.file;
-  const ssl = files.openssl;
+  dir = tempDir('remote-tls');
+  f = (n) => path.join(dir, n);
+  makeCertificates(dir); // ca.crt, server.crt/key for 127.0.0.1
   // as Venus OS makes its broker's certificate (meta-victronenergy start-flashmq)
-  ssl('req', '-subj', '/CN=venus.local', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('gx.key'), '-x509', '-days', '2', '-out', f('gx.crt'));
-  shareWithMosquitto(dir);
+  execFileSync('openssl', ['req', '-subj', '/CN=venus.local', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('gx.key'), '-x509', '-days', '2',
+    '-out', f('gx.crt')], { stdio: 'pipe' });
+  // mosquitto started as root reads its files as the 'mosquitto' user
+  fs.chmodSync(dir, 0o755);
+  for (const n of fs.readdirSync(dir)) fs.chmodSync(f(n), 0o644);
   ports = { plain: 0, tls: await freePort(), gx: await freePort() };
   gxBroker = await startMosquitto({
     users: [

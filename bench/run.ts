@@ -1,4 +1,4 @@
-// npm run bench [-- --quick | --soak | --cpu-prof | --only s1,s2,…]
+// npm run bench [-- --quick | --soak | --cpu-prof | --only s1,s2,…,r1]
 // Measures gx-bridge on a private dbus-daemon with the GX simulator and a private mosquitto,
 // all on 127.0.0.1, against baselines measured in the same run; prints a table and writes
 // bench/results/<timestamp>.json and bench/results/latest.json. See bench/README.md.
@@ -15,6 +15,7 @@ import { RawMqttClient } from './mqtt-subscriber';
 import { nodeRedFlow } from './node-red-flow';
 import { forkTracked, onCleanup, stopAll, stopChild } from './processes';
 import { machine, ratio, table, writeResults } from './report';
+import { remoteScenario } from './remote-gx';
 import { RpcChild } from './rpc';
 import type { SimInfo } from './sim-process';
 import { ESS, soak } from './soak';
@@ -34,15 +35,18 @@ interface Sizes {
   nodeRedRates: number[];
   nodeRedSeconds: number;
   coldStartReps: number;
+  /** R1: full publishes through the remote source (and the bare subscriber) */
+  remoteReps: number;
+  remoteLatency: { rate: number; seconds: number };
 }
 
 const DEFAULT: Sizes = {
   fullPublishReps: 13, fullPublishRepsLarge: 7, large: true, changeRates: [1000, 10000, 50000], changeSeconds: 8, changeRepeats: 3,
-  nodeRedRates: [1000, 10000, 50000], nodeRedSeconds: 8, coldStartReps: 3,
+  nodeRedRates: [1000, 10000, 50000], nodeRedSeconds: 8, coldStartReps: 3, remoteReps: 13, remoteLatency: { rate: 200, seconds: 5 },
 };
 const QUICK: Sizes = {
   fullPublishReps: 5, fullPublishRepsLarge: 0, large: false, changeRates: [1000, 10000], changeSeconds: 2.5, changeRepeats: 1,
-  nodeRedRates: [10000], nodeRedSeconds: 2.5, coldStartReps: 2,
+  nodeRedRates: [10000], nodeRedSeconds: 2.5, coldStartReps: 2, remoteReps: 5, remoteLatency: { rate: 200, seconds: 2.5 },
 };
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -54,10 +58,10 @@ function parseOptions(argv: string[]): BenchOptions {
     else if (a === '--cpu-prof') opts.cpuProf = true;
     else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-      for (const s of list) if (!/^s[1-6]$/.test(s)) throw new Error(`--only takes s1…s6, not '${s}'`);
+      for (const s of list) if (!/^(s[1-6]|r1)$/.test(s)) throw new Error(`--only takes s1…s6 and r1, not '${s}'`);
       opts.only = new Set(list as ScenarioId[]);
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--soak] [--cpu-prof] [--only s1,s2,s3,s4,s5,s6]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--soak] [--cpu-prof] [--only s1,s2,s3,s4,s5,s6,r1]\n');
       process.exit(0);
     } else {
       throw new Error(`unknown option '${a}' (try --help)`);
@@ -135,13 +139,16 @@ async function coldStartScenario(b: Bench, label: string, info: SimInfo, sizes: 
 async function runAll(b: Bench, sizes: Sizes): Promise<void> {
   const sim = b.sim;
   // --- the ESS system (~850 items)
-  if (b.want('s1')) {
+  if (b.want('s1') || b.want('r1')) {
     const info = await sim.call<SimInfo>('load', { file: ESS });
     b.log(`ESS scenario loaded: ${info.services} services, ${info.items} items`);
-    const bridge = await b.startBridge('S1 full publish ESS');
     const label = `ESS ${info.items} items`;
-    const rss = await fullPublishScenario(b, bridge, label, info, sizes.fullPublishReps);
-    if (b.want('s4')) await rssFigure(b, label, rss, bridge);
+    if (b.want('s1')) {
+      const bridge = await b.startBridge('S1 full publish ESS');
+      const rss = await fullPublishScenario(b, bridge, label, info, sizes.fullPublishReps);
+      if (b.want('s4')) await rssFigure(b, label, rss, bridge);
+    }
+    if (b.want('r1')) await remoteScenario(b, { label, expected: info.items - info.blocked, reps: sizes.remoteReps });
     await sim.call('remove', {});
   }
   // --- 1 × 1000
@@ -162,6 +169,9 @@ async function runAll(b: Bench, sizes: Sizes): Promise<void> {
     const bridge = await b.startBridge('S1 full publish 10×1000');
     const rss = await fullPublishScenario(b, bridge, '10×1000', info, sizes.fullPublishReps);
     if (b.want('s4')) await rssFigure(b, '10×1000', rss, bridge);
+  }
+  if (b.want('r1')) {
+    await remoteScenario(b, { label: '10×1000', expected: info.items - info.blocked, reps: sizes.remoteReps, latency: sizes.remoteLatency });
   }
   if (sizes.large) {
     if (b.want('s4')) {

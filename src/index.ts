@@ -2,7 +2,7 @@
 // the Node-RED nodes load their own files. What is exported here is documented in README.md
 // ("Using it from code").
 
-// One GX as a whole: a D-Bus source, the engine over it and, optionally, a broker link.
+// One GX as a whole: a D-Bus source (or the GX over MQTT), the engine over it and, optionally, a broker link.
 export { GxGateway } from './gateway';
 export type { GatewayOptions } from './gateway';
 
@@ -24,6 +24,10 @@ export { DbusError, DbusServiceTracker } from './dbus/service-tracker';
 export type { TrackerOptions } from './dbus/service-tracker';
 export { resolveBusAddress } from './dbus/address';
 export type { BusAddress } from './dbus/address';
+
+// The remote source: a GX reached over MQTT (its broker on the LAN, with TLS or a pairing token, or VRM).
+export { RemoteGxSource, createRemoteSource, vrmBrokerIndex, vrmMqttUrl, vrmWebsocketUrl, VENUS_CA_FILE } from './remote';
+export type { RemoteGxOptions, RemoteSourceOptions, RemoteTiming } from './remote';
 
 // The broker link (dbus-flashmq's N/R/W/keep-alive protocol on any MQTT broker).
 export { BrokerLink, redactUrl } from './mqtt/broker-link';

@@ -5,6 +5,7 @@ import { EventEmitter } from 'events';
 import * as mqtt from 'mqtt';
 import { GxEngine, Logger, OutMessage } from '../bridge/engine';
 import { BrokerProblem, brokerProblemOf } from './broker-problem';
+import { endClient } from './client-end';
 import { PacketSink, PublishWriter } from './publish-writer';
 
 export type { BrokerProblem } from './broker-problem';
@@ -40,6 +41,11 @@ export interface BrokerLinkOptions {
   connectTimeoutMs?: number;
   /** bytes waiting in the socket beyond which notifications are dropped (slow broker) */
   maxBufferedBytes?: number;
+  /**
+   * Put before every topic published and subscribed (`<prefix>N/…`, `<prefix>R/<portal>/#`,
+   * `<prefix>W/<portal>/#`), e.g. `victron/`: for brokers shared with other systems.
+   */
+  topicPrefix?: string;
   logger?: Logger;
 }
 
@@ -48,6 +54,14 @@ export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'closed';
 /** The URL without credentials, for logs and status. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');
+}
+
+/** `victron` → `victron/`; no wildcards, no leading `/` or `$`. */
+export function normalizeTopicPrefix(prefix: string | undefined): string {
+  const p = (prefix ?? '').trim();
+  if (p === '') return '';
+  if (/[+#]/.test(p) || p.includes('\0') || p.startsWith('$')) throw new Error(`'${p}' cannot be a topic prefix (no +, # or leading $)`);
+  return p.endsWith('/') ? p : p + '/';
 }
 
 export class BrokerLink extends EventEmitter {
@@ -62,6 +76,7 @@ export class BrokerLink extends EventEmitter {
   private readonly writer: PublishWriter;
   private readonly onPortal = () => this.subscribe();
   private _problem: BrokerProblem | undefined;
+  private readonly prefix: string;
 
   constructor(readonly engine: GxEngine, private readonly opts: BrokerLinkOptions) {
     super();
@@ -69,6 +84,7 @@ export class BrokerLink extends EventEmitter {
     if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(opts.url)) {
       throw new Error(`not an MQTT broker URL: '${redactUrl(opts.url)}' (use mqtt://, mqtts://, ws:// or wss://)`);
     }
+    this.prefix = normalizeTopicPrefix(opts.topicPrefix);
     this.writer = new PublishWriter(() => this.sink(), opts.protocolVersion === 5);
   }
 
@@ -173,6 +189,10 @@ export class BrokerLink extends EventEmitter {
       this.emit('broker-error', err);
     });
     client.on('message', (topic: string, payload: Buffer, packet: mqtt.IPublishPacket) => {
+      if (this.prefix) {
+        if (!topic.startsWith(this.prefix)) return;
+        topic = topic.slice(this.prefix.length);
+      }
       try {
         this.engine.handleMqttRequest(topic, payload, !!packet.retain);
       } catch (e) {
@@ -188,13 +208,14 @@ export class BrokerLink extends EventEmitter {
     const client = this.client;
     const portal = this.engine.portalId;
     if (!client || !client.connected || !portal) return;
+    const p = this.prefix;
     if (this.subscribedPortal && this.subscribedPortal !== portal) {
-      client.unsubscribe([`R/${this.subscribedPortal}/#`, `W/${this.subscribedPortal}/#`]);
+      client.unsubscribe([`${p}R/${this.subscribedPortal}/#`, `${p}W/${this.subscribedPortal}/#`]);
     }
     this.subscribedPortal = portal;
-    client.subscribe([`R/${portal}/#`, `W/${portal}/#`], { qos: 0 }, (err) => {
+    client.subscribe([`${p}R/${portal}/#`, `${p}W/${portal}/#`], { qos: 0 }, (err) => {
       if (err) {
-        this.log.error(`cannot subscribe to R/${portal}/# and W/${portal}/# on ${this.label}: ${err.message}`);
+        this.log.error(`cannot subscribe to ${p}R/${portal}/# and ${p}W/${portal}/# on ${this.label}: ${err.message}`);
         return;
       }
       this.engine.brokerConnected();
@@ -220,7 +241,7 @@ export class BrokerLink extends EventEmitter {
       return;
     }
     this.published++;
-    this.writer.publish(m.topic, m.payload, m.retain);
+    this.writer.publish(this.prefix ? this.prefix + m.topic : m.topic, m.payload, m.retain);
   }
 
   async close(): Promise<void> {
@@ -230,18 +251,6 @@ export class BrokerLink extends EventEmitter {
     const client = this.client;
     this.client = undefined;
     this.setState('closed');
-    if (!client) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        client.end(true);
-        resolve();
-      }, 2000);
-      client.end(false, {}, () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-    client.removeAllListeners();
-    client.on('error', () => undefined);
+    if (client) await endClient(client);
   }
 }

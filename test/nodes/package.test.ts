@@ -108,9 +108,11 @@ test('the examples are listed in Import → Examples', async () => {
 
 test('the package exports its programmatic API', () => {
   const api = require(installed);
-  for (const name of ['GxGateway', 'GxEngine', 'DbusServiceTracker', 'BrokerLink', 'GxSimulator', 'loadFile', 'loadScenario', 'redactUrl']) {
+  for (const name of ['GxGateway', 'GxEngine', 'DbusServiceTracker', 'BrokerLink', 'GxSimulator', 'loadFile', 'loadScenario', 'redactUrl',
+    'RemoteGxSource', 'createRemoteSource']) {
     assert.equal(typeof api[name], 'function', `${name} is exported`);
   }
+  assert.ok(fs.readFileSync(api.VENUS_CA_FILE, 'utf8').includes('BEGIN CERTIFICATE'), 'the Venus CA ships with the package');
   const defs = api.loadFile(path.join(installed, 'test', 'fixtures', 'scenarios', 'ess-gx.json'));
   assert.ok(defs.length >= 7, 'the shipped scenario loads with its recordings');
 });

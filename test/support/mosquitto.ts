@@ -1,6 +1,6 @@
 // A real mosquitto broker on a free loopback port, and the mosquitto_sub / mosquitto_pub
 // clients that Victron's documentation tells users to run.
-import { ChildProcess, execFile, spawn } from 'child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { freePort, startProcess, stopProcess, tempDir, Started } from './processes';
@@ -12,12 +12,40 @@ export interface Broker {
   restart(): Promise<void>;
 }
 
-export async function startMosquitto(): Promise<Broker> {
+/** A broker user: its password and its ACL lines (`topic read N/#`, `topic write W/#` …). */
+export interface BrokerUser {
+  name: string;
+  password: string;
+  acl: string[];
+}
+
+/**
+ * Without options: anonymous access to everything. With `users`: they may log in, each limited
+ * by its ACL (mosquitto drops what a user may not publish, and delivers to a user only what it
+ * may read); anonymous clients only with `anonymous`, their ACL lines. `extraConf`: more lines at
+ * the end, e.g. further listeners.
+ */
+export async function startMosquitto(opts: { users?: BrokerUser[]; anonymous?: string[]; extraConf?: string[] } = {}): Promise<Broker> {
   const dir = tempDir('mosquitto');
   const port = await freePort();
   const conf = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n` +
-    `log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n`);
+  let access = 'allow_anonymous true\n';
+  if (opts.users) {
+    const passwd = path.join(dir, 'passwd');
+    fs.writeFileSync(passwd, '');
+    for (const u of opts.users) execFileSync('mosquitto_passwd', ['-b', passwd, u.name, u.password]);
+    // ACL lines before the first `user` line are for anonymous clients
+    const acl = [(opts.anonymous ?? []).join('\n'), ...opts.users.map((u) => [`user ${u.name}`, ...u.acl].join('\n'))];
+    fs.writeFileSync(path.join(dir, 'acl'), acl.join('\n\n') + '\n');
+    access = `per_listener_settings false\nallow_anonymous ${opts.anonymous ? 'true' : 'false'}\npassword_file ${passwd}\n` +
+      `acl_file ${path.join(dir, 'acl')}\n`;
+  }
+  fs.writeFileSync(conf, `${access}persistence false\n` +
+    `log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n` +
+    `listener ${port} 127.0.0.1\n${(opts.extraConf ?? []).join('\n')}\n`);
+  // mosquitto started as root reads its files as the 'mosquitto' user
+  fs.chmodSync(dir, 0o755);
+  for (const n of fs.readdirSync(dir)) fs.chmodSync(path.join(dir, n), 0o644);
   let started: Started | undefined;
   const launch = async () => {
     started = await startProcess('mosquitto', ['-c', conf], (out) => out.includes(`port ${port}`) || out.includes('running'));

@@ -1,0 +1,127 @@
+// End to end: `gx-bridge --gx mqtt://A --broker mqtt://B` in front of a GX whose broker is A
+// (the simulator behind our own gx-bridge on mosquitto A). On B it must behave as the GX does on
+// A: the same topics and payload bytes after a keep-alive, writes reaching the GX's D-Bus, and A
+// kept alive all along. With --topic-prefix it serves B under a prefix.
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn } from 'child_process';
+import * as path from 'path';
+import { startBridge, BridgeProcess, DIST } from '../support/bridge-process';
+import { publish, Received, startMosquitto, Broker, Subscriber } from '../support/mosquitto';
+import { sleep, waitUntil } from '../support/engine-fixture';
+import { GxBehindBroker, startGxBehindBroker } from '../support/remote-gx';
+
+const P = 'c0619ab1f00d';
+let gx: GxBehindBroker;
+let b: Broker;
+let front: BridgeProcess;
+let subA: Subscriber;
+let subB: Subscriber;
+
+before(async () => {
+  // the GX forgets a keep-alive after 4 s: only our steady keep-alives keep it alive
+  // the ESS system plus the service of awkward values (int64, escapes, non-ASCII, arrays, dicts…)
+  gx = await startGxBehindBroker(P, ['ess-gx.json', 'remote-edge.json'], { bridgeArgs: ['--keepalive-seconds', '4'] });
+  b = await startMosquitto();
+  subA = await new Subscriber(gx.broker.port, [`N/${P}/#`]).start();
+  subB = await new Subscriber(b.port, [`N/${P}/#`]).start();
+  front = await startBridge(['--gx', gx.broker.url, '--portal-id', P, '--broker', b.url, '--gx-keepalive-seconds', '1']);
+});
+
+after(async () => {
+  await front?.stop();
+  await subA?.stop();
+  await subB?.stop();
+  await b?.stop();
+  await gx?.close();
+});
+
+const SPECIAL = /\/(heartbeat|keepalive|full_publish_completed)$/;
+
+/** A full keep-alive with an echo on one broker, and every item notification up to its completion. */
+async function fullPublish(port: number, sub: Subscriber, echo: string): Promise<Map<string, string>> {
+  sub.clear();
+  await publish(port, `R/${P}/keepalive`, `{"keepalive-options":[{"full-publish-completed-echo":"${echo}"}]}`);
+  const done = await sub.waitFor((m) => m.topic === `N/${P}/full_publish_completed` && m.payload.includes(`"${echo}"`), 10000);
+  const upTo = sub.messages.indexOf(done);
+  return new Map(sub.messages.slice(0, upTo).filter((m: Received) => !SPECIAL.test(m.topic)).map((m) => [m.topic, m.payload]));
+}
+
+test('ready line: the GX over MQTT, the broker, the portal and what was found', () => {
+  assert.match(front.output(), new RegExp(`gx-bridge ready: GX mqtt://127\\.0\\.0\\.1:${gx.broker.port} \\(portal ${P}\\), broker mqtt://127\\.0\\.0\\.1:${b.port}, portal ${P}, 8 services, \\d+ items, mode flashmq`));
+});
+
+test('a keep-alive on B gives the same topics and payload bytes as one on the GX\'s broker A', async () => {
+  const onA = await fullPublish(gx.broker.port, subA, 'onA');
+  const onB = await fullPublish(b.port, subB, 'onB');
+  assert.ok(onA.size > 850, `${onA.size} topics on A`);
+  for (const t of ['edge/7/Int/Uint64', 'edge/7/String/Escapes', 'edge/7/Dict', 'edge/7/Double/Tiny', 'settings/0/Settings/Ble/Service/Pincode']) {
+    assert.ok(onA.has(`N/${P}/${t}`), t);
+  }
+  assert.deepEqual([...onB.keys()].sort(), [...onA.keys()].sort());
+  for (const [topic, payload] of onA) assert.equal(onB.get(topic), payload, topic);
+  // the retained serial is on B as on A (N7)
+  const late = await new Subscriber(b.port, [`N/${P}/system/0/Serial`], true).start();
+  await late.stop();
+  assert.deepEqual(late.messages.map((m) => [m.payload, m.retain]), [[`{"value":"${P}"}`, true]]);
+});
+
+test('a write on B reaches the GX\'s D-Bus; a read on B is answered on B', async () => {
+  const settings = gx.sim.service('com.victronenergy.settings')!;
+  await publish(b.port, `W/${P}/settings/0/Settings/CGwacs/AcPowerSetPoint`, '{"value": -120}');
+  await waitUntil(() => settings.getValue('/Settings/CGwacs/AcPowerSetPoint')!.value === -120, 5000, 'the write on D-Bus');
+  settings.setValue('/Settings/CGwacs/MaxFeedInPower', 1234, { signal: false });
+  subB.clear();
+  await publish(b.port, `R/${P}/settings/0/Settings/CGwacs/MaxFeedInPower`, '');
+  const n = await subB.waitFor((m) => m.topic === `N/${P}/settings/0/Settings/CGwacs/MaxFeedInPower`);
+  assert.equal(n.payload, '{"max":300000.0,"min":-1.0,"value":1234.0}');
+});
+
+test('the GX stays alive while gx-bridge is connected: heartbeats and changes keep coming on A', async () => {
+  await sleep(6000); // longer than the GX's 4 s window
+  subA.clear();
+  gx.sim.service('com.victronenergy.battery.ttyO0')!.setValue('/Soc', 42.5);
+  await subA.waitFor((m) => m.topic === `N/${P}/battery/256/Soc` && m.payload === '{"value":42.5}', 5000);
+  await subA.waitFor((m) => m.topic === `N/${P}/heartbeat`, 5000);
+});
+
+test('--topic-prefix: on B everything lives under the prefix', async () => {
+  const prefixed = await startBridge(['--gx', gx.broker.url, '--portal-id', P, '--broker', b.url, '--topic-prefix', 'ha/victron']);
+  const sub = await new Subscriber(b.port, [`ha/victron/N/${P}/#`]).start();
+  try {
+    await publish(b.port, `ha/victron/R/${P}/keepalive`, '{"keepalive-options":[{"full-publish-completed-echo":"pfx"}]}');
+    await sub.waitFor((m) => m.topic === `ha/victron/N/${P}/full_publish_completed` && m.payload.includes('"pfx"'), 10000);
+    assert.ok(sub.messages.some((m) => m.topic === `ha/victron/N/${P}/battery/256/Soc`));
+    assert.ok(sub.messages.every((m) => m.topic.startsWith(`ha/victron/N/${P}/`)));
+    await publish(b.port, `ha/victron/W/${P}/settings/0/Settings/CGwacs/AcPowerSetPoint`, '{"value": 33}');
+    const settings = gx.sim.service('com.victronenergy.settings')!;
+    await waitUntil(() => settings.getValue('/Settings/CGwacs/AcPowerSetPoint')!.value === 33, 5000, 'the prefixed write');
+  } finally {
+    await sub.stop();
+    await prefixed.stop();
+  }
+});
+
+function runBridge(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [path.join(DIST, 'src', 'cli', 'gx-bridge.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    p.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+    p.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+test('exactly one of --dbus and --gx, --gx with a portal ID; else status 2 and why', async () => {
+  for (const [args, why] of [
+    [['--broker', b.url], /exactly one of --dbus .* and --gx/],
+    [['--dbus', 'session', '--gx', 'vrm', '--portal-id', P, '--broker', b.url], /exactly one of --dbus/],
+    [['--gx', gx.broker.url, '--broker', b.url], /--gx needs --portal-id/],
+    [['--gx', 'vrm', '--portal-id', P, '--broker', b.url], /VRM needs your VRM e-mail address/],
+    [['--gx', 'ftp://x', '--portal-id', P, '--broker', b.url], /is not a GX/],
+  ] as const) {
+    const r = await runBridge([...args]);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.out, why);
+  }
+});

@@ -1,0 +1,96 @@
+// How the remote source learns the outcome of a write: by the GX's S/ reply where it sends one
+// (our own gx-bridge as the GX), else by the notification that shows the value (dbus-flashmq
+// sends no replies). Against a broker that refuses the S/ subscription (aedes with a
+// subscription check, as a strict broker might), one that grants it while the GX may not
+// publish replies (mosquitto ACL), and one where our gx-bridge replies.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { startAedes } from '../support/aedes-broker';
+import { DIST } from '../support/bridge-process';
+import { Subscriber } from '../support/mosquitto';
+import { waitUntil } from '../support/engine-fixture';
+import { startGxBehindBroker, startNoReplyBroker, startRemoteEngine } from '../support/remote-gx';
+
+const EDGE = 'com.victronenergy.edge.test0';
+const write = (value: number) => ({ addr: { type: 'edge', instance: '7', path: '/Settable/Int' }, payload: `{"value":${value}}` });
+
+test('S/ refused by the broker: writes are confirmed by notification, without waiting for a reply', async () => {
+  const aedes = await startAedes({
+    authorizeSubscribe: (_client, sub, done) => done(null, sub.topic.startsWith('S/') ? null : sub),
+  });
+  const broker = { port: aedes.port, url: aedes.url, stop: () => aedes.stop(), restart: async () => undefined };
+  const gx = await startGxBehindBroker('sfused000001', ['remote-edge.json'], { broker });
+  const remote = await startRemoteEngine(aedes.url, gx.portal, { timing: { replyGraceMs: 3000 } });
+  try {
+    await waitUntil(() => remote.logs.some((l) => l.includes('no write replies (S/sfused000001/# refused')), 5000, 'the refusal logged');
+    assert.equal(remote.source.state, 'connected');
+    const t0 = Date.now();
+    const { addr, payload } = write(6);
+    const r = await remote.engine.writeJson(addr, payload, 'flow');
+    assert.equal(r.ok, true, r.error);
+    assert.equal(r.confirmation, 'notification');
+    assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms: no wait for a reply that cannot come`);
+    assert.equal(gx.sim.service(EDGE)!.getValue('/Settable/Int')!.value, 6);
+  } finally {
+    await remote.close();
+    await gx.close();
+    await aedes.stop();
+  }
+});
+
+test('S/ granted but no GX replies (as dbus-flashmq): the first write waits a moment for a reply, later ones do not', async () => {
+  const { broker, bridgeArgs } = await startNoReplyBroker(); // the S/ subscription is granted, no reply comes
+  const gx = await startGxBehindBroker('snoreply0001', ['remote-edge.json'], { broker, bridgeArgs });
+  const remote = await startRemoteEngine(broker.url, gx.portal, { timing: { replyGraceMs: 3000 } });
+  try {
+    const times: number[] = [];
+    for (const v of [11, 12, 13]) {
+      const t0 = Date.now();
+      const { addr, payload } = write(v);
+      const r = await remote.engine.writeJson(addr, payload, 'flow');
+      times.push(Date.now() - t0);
+      assert.equal(r.ok, true, r.error);
+      assert.equal(r.confirmation, 'notification');
+      assert.equal(gx.sim.service(EDGE)!.getValue('/Settable/Int')!.value, v);
+    }
+    assert.ok(times[0] >= 3000, `first write ${times[0]} ms: waited for a reply`);
+    assert.ok(times[1] < 3000 && times[2] < 3000, `later writes ${times.slice(1).join(', ')} ms: no more waiting`);
+  } finally {
+    await remote.close();
+    await gx.close();
+    await broker.stop();
+  }
+});
+
+// Our own bridge answers writes on S/ (src/bridge/write-reply.ts, from the writes branch).
+const repliesOn = fs.existsSync(path.join(DIST, 'src', 'bridge', 'write-reply.js'));
+
+test('S/ replies on (our gx-bridge as the GX): confirmed by the reply, with the service\'s code; a refusal is an error with its reason',
+  { skip: repliesOn ? false : 'this build of gx-bridge sends no S/ replies' }, async () => {
+    const gx = await startGxBehindBroker('sreplies0001', ['remote-edge.json'],
+      { bridgeArgs: ['--write-policy', 'patterns', '--write-patterns', 'edge/+/Settable/#'] });
+    const remote = await startRemoteEngine(gx.broker.url, gx.portal);
+    const sub = await new Subscriber(gx.broker.port, [`S/${gx.portal}/#`]).start();
+    try {
+      const w = (path: string, value: string) => remote.engine.writeJson({ type: 'edge', instance: '7', path }, `{"value":${value}}`, 'flow');
+      const ok = await w('/Settable/Int', '7');
+      assert.deepEqual([ok.ok, ok.code, ok.confirmation], [true, 0, 'reply']);
+      assert.equal(gx.sim.service(EDGE)!.getValue('/Settable/Int')!.value, 7);
+      const reply = await sub.waitFor((m) => m.topic === `S/${gx.portal}/edge/7/Settable/Int`);
+      assert.match(reply.payload, new RegExp(`^\\{"caller_id":"${remote.source.callerId}","return_code":0,"serial":\\d+\\}$`));
+      const ro = await w('/Settable/ReadOnly', '2');
+      assert.deepEqual([ro.ok, ro.code, ro.confirmation], [false, 1, 'reply']);
+      const rej = await w('/Settable/Rejects', '1');
+      assert.deepEqual([rej.ok, rej.code, rej.confirmation], [false, 2, 'reply']);
+      const refused = await w('/Int/Small', '1');
+      assert.equal(refused.ok, false);
+      assert.match(refused.error!, /the GX refused the write: .*write polic|the GX refused the write: .*pattern/i);
+      assert.equal(gx.sim.service(EDGE)!.getValue('/Int/Small')!.value, -42);
+    } finally {
+      await sub.stop();
+      await remote.close();
+      await gx.close();
+    }
+  });

@@ -15,6 +15,7 @@ import { LegacyProtocol } from './legacy-protocol';
 import { NotificationProtocol, ProtocolMode } from './protocol';
 import { ReadItem, readItemOf, ReadOptions, Reads } from './reads';
 import { ItemAddress, parseRequestTopic, shortServiceType } from './topics';
+import { topicLevelProblem, utf8Bytes } from './topic-names';
 import { WritePolicy } from './write-policy';
 import { WriteOrigin, WriteResult, Writes } from './writes';
 
@@ -44,6 +45,9 @@ export interface EngineOptions {
   logger?: Logger;
 }
 
+/** A portal ID learnt from /Serial longer than this is refused (Victron's are 12 characters). */
+const MAX_PORTAL_BYTES = 256;
+
 export class GxEngine extends EventEmitter implements EngineHost {
   readonly cache = new ItemCache();
   readonly mode: ProtocolMode;
@@ -64,6 +68,8 @@ export class GxEngine extends EventEmitter implements EngineHost {
     this.mode = opts.mode ?? 'flashmq';
     this.timing = { ...FLASHMQ_TIMING, ...opts.timing };
     this.log = opts.logger ?? silentLogger;
+    this.cache.onRefused = (service, what, reason) => this.log.warn(`${service.name}: ${what} is not published and R/W cannot ` +
+      `reach it: ${reason} (told once for this service; any other such items of it are left out silently)`);
     this.portal = opts.portalId?.trim() || readUniqueId(opts.uniqueIdFile ?? '/data/venus/unique-id');
     this.portalFixed = !!this.portal;
     this.protocol = this.mode === 'legacy' ? new LegacyProtocol(this, this.timing) : new FlashmqProtocol(this, this.timing);
@@ -163,14 +169,28 @@ export class GxEngine extends EventEmitter implements EngineHost {
   // Source events
 
   private onService(name: string, items: SourceItem[], info?: ServiceInfo): void {
+    const byPath = new Map(items.map((i) => [i.path, i.value]));
+    const instance = info?.instance ?? deviceInstance((p) => byPath.get(p));
     let service = this.cache.services.get(name);
-    if (!service) {
-      const byPath = new Map(items.map((i) => [i.path, i.value]));
-      const instance = info?.instance ?? deviceInstance((p) => byPath.get(p));
+    if (service && service.instance !== instance) {
+      this.onServiceGone(name); // a new owner on another instance: other topics altogether
+      service = undefined;
+    }
+    if (service) {
+      // The name has a new owner (D4). dbus-flashmq merges its items into the old ones; we
+      // deliberately do better: the service now holds exactly the new owner's items, and the
+      // topics only the old owner had are emptied once, as when a service goes (S1).
+      this.vanish(service.detached(service.replaceItems(items)));
+    } else {
       service = new Service(name, shortServiceType(name), instance, this.portal ?? '');
-      this.cache.add(service);
-    } // else: the owner changed without the service going away: merge, keep topics (D4, I5)
-    for (const si of items) service.apply(si);
+      if (!this.cache.add(service)) return; // its topics cannot exist (reported by the cache)
+      const routed = this.cache.route(service.type, service.instance)!;
+      if (routed !== service) {
+        this.log.warn(`${name} and ${routed.name} both claim ${service.routingKey}: their items share topics; ` +
+          `R/W keep going to ${routed.name}, which came first, until it leaves`);
+      }
+      for (const si of items) service.apply(si);
+    }
     this.maybeLearnPortal(service);
     this.protocol.serviceScanned(service);
     for (const item of service.items.values()) this.update('scan', service, item);
@@ -191,17 +211,46 @@ export class GxEngine extends EventEmitter implements EngineHost {
   private onServiceGone(name: string): void {
     const service = this.cache.remove(name);
     if (!service) return;
-    for (const item of service.items.values()) this.update('vanish', service, item);
-    this.protocol.serviceGone(service);
+    this.vanish(service);
     this.emit('service-gone', service);
   }
 
+  /**
+   * The items of `gone` (a service that left, or the old owner's leftovers) leave their topics:
+   * emptied (S1), except where another service on the same type/instance has the same path —
+   * there that service's value is shown again (published now if it would be published on a
+   * change; a full publish has it anyway) rather than leaving the topic empty (issue 14 #8).
+   */
+  private vanish(gone: Service): void {
+    if (gone.items.size === 0) return;
+    const others = this.cache.sharing(gone);
+    const emptied: Item[] = [];
+    for (const item of gone.items.values()) {
+      const other = others.find((s) => s.items.has(item.path));
+      if (!other) {
+        emptied.push(item);
+        continue;
+      }
+      const shown = other.items.get(item.path)!;
+      if (this.protocol.publishesChange(other, shown)) this.publishItem(other, shown);
+      this.update('scan', other, shown);
+    }
+    const leaving = others.length ? gone.detached(emptied) : gone;
+    for (const item of leaving.items.values()) this.update('vanish', leaving, item);
+    this.protocol.serviceGone(leaving);
+  }
+
   private maybeLearnPortal(service: Service): void {
-    if (this.portalFixed || service.type !== 'system') return;
+    if (this.portalFixed || service !== this.cache.route('system', '0')) return; // only the routed system/0 (I6)
     const serial = service.items.get('/Serial');
     if (!serial || serial.sig !== 's' || !serial.value) return;
     const id = String(serial.value).trim();
     if (id === this.portal) return;
+    const bad = topicLevelProblem(id);
+    if (bad || utf8Bytes(id) > MAX_PORTAL_BYTES) {
+      this.log.warn(`${service.name} /Serial ${JSON.stringify(id.slice(0, 80))} is not usable as the portal ID: ${bad ?? 'it is too long'}`);
+      return;
+    }
     this.portal = id;
     this.cache.setPortal(id);
     this.log.info(`portal ID ${id} (from com.victronenergy.system /Serial)`);

@@ -78,11 +78,15 @@ export class Reads {
     } else {
       const dict = subTreeEntries(reply);
       if (!dict && opts.acceptLeaf) {
-        touched.push(service.apply({ path: addr.path, value: unwrapVariant(reply) })!);
+        const item = service.apply({ path: addr.path, value: unwrapVariant(reply) });
+        if (item) touched.push(item); // else kept out of the cache (item-cache.ts) and not answered
       } else if (!dict) {
         throw new RequestError(`${addr.path} is not a known item of ${service.name} and not a sub-tree (R4)`);
       }
-      for (const [rel, value] of dict ?? []) touched.push(service.apply({ path: joinPath(addr.path, rel), value })!);
+      for (const [rel, value] of dict ?? []) {
+        const item = service.apply({ path: joinPath(addr.path, rel), value });
+        if (item) touched.push(item); // else kept out of the cache (item-cache.ts) and not answered
+      }
     }
     const out: ReadItem[] = [];
     for (const item of touched) {

@@ -192,21 +192,27 @@ test('a service that leaves (cleanly or by crashing) empties its topics, alive o
   }
 });
 
-test('two services on one type/instance share topics; R/W go to the last scanned; removal empties the shared topics (§11.3 42)', async () => {
+// I6 deliberately changed (issue 14 #8): the first service keeps the route until it leaves
+// (F: the last scanned wins), and a removal shows the other's values instead of emptying them.
+test('two services on one type/instance share topics; R/W go to the first until it leaves; a removal never empties the other\'s topics (§11.3 42)', async () => {
   const fx = await startEngineFixture({ beforeStart: async (sim) => { await sim.addService(battery()); } });
   try {
-    await fx.sim.addService({ ...battery(), name: 'com.victronenergy.battery.ttyO2' });
+    await fx.sim.addService({ ...battery({ '/Soc': new Variant('d', 60) }), name: 'com.victronenergy.battery.ttyO2' });
     await fx.waitService('com.victronenergy.battery.ttyO2');
-    assert.equal(fx.engine.cache.route('battery', '512')!.name, 'com.victronenergy.battery.ttyO2');
+    assert.equal(fx.engine.cache.route('battery', '512')!.name, 'com.victronenergy.battery.ttyO1', 'the first keeps the route');
     const w = await fx.engine.writeJson({ type: 'battery', instance: '512', path: '/Soc' }, '{"value":42}', 'flow');
     assert.ok(w.ok, w.error);
-    assert.equal(fx.sim.service('com.victronenergy.battery.ttyO2')!.getValue('/Soc')!.value, 42);
-    assert.equal(fx.sim.service('com.victronenergy.battery.ttyO1')!.getValue('/Soc')!.value, 50.5);
+    assert.equal(fx.sim.service('com.victronenergy.battery.ttyO1')!.getValue('/Soc')!.value, 42);
+    assert.equal(fx.sim.service('com.victronenergy.battery.ttyO2')!.getValue('/Soc')!.value, 60);
+    await waitUntil(() => fx.engine.cache.services.get('com.victronenergy.battery.ttyO1')!.items.get('/Soc')!.value === 42);
+    fx.engine.keepaliveRequest('{"keepalive-options":["suppress-republish"]}');
     fx.published.length = 0;
-    await fx.sim.removeService('com.victronenergy.battery.ttyO2');
-    await waitUntil(() => fx.published.length === 2);
-    assert.ok(fx.published.every((m) => m.payload === '' && m.topic.startsWith(`${N}/battery/512/`)));
-    assert.equal(fx.engine.cache.route('battery', '512')!.name, 'com.victronenergy.battery.ttyO1', 'the survivor takes the route back');
+    await fx.sim.removeService('com.victronenergy.battery.ttyO1');
+    await waitUntil(() => !fx.engine.cache.services.has('com.victronenergy.battery.ttyO1'));
+    assert.equal(fx.engine.cache.route('battery', '512')!.name, 'com.victronenergy.battery.ttyO2', 'the survivor takes the route');
+    assert.deepEqual(fx.published.map((m) => [m.topic, m.payload]).sort(),
+      [[`${N}/battery/512/DeviceInstance`, '{"value":512}'], [`${N}/battery/512/Soc`, '{"value":60.0}']],
+      'the shared topics show the survivor\'s values, never an empty payload');
   } finally {
     await fx.close();
   }

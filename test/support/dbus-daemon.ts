@@ -18,12 +18,22 @@ export interface PrivateBus {
   restart(): Promise<void>;
 }
 
-export async function startPrivateBus(opts: { tcp?: boolean } = {}): Promise<PrivateBus> {
+/**
+ * `limits` overrides the daemon's limits (e.g. `{ max_replies_per_connection: 32 }`, closer to
+ * a system bus's 128 than the demo configuration's generous values).
+ */
+export async function startPrivateBus(opts: { tcp?: boolean; limits?: Record<string, number> } = {}): Promise<PrivateBus> {
   const dir = tempDir('dbus');
   const socket = path.join(dir, 'bus.sock');
   const tcpPort = opts.tcp ? await freePort() : undefined;
   const confPath = path.join(dir, 'bus.conf');
-  fs.writeFileSync(confPath, busConfig(socket, tcpPort));
+  let conf = busConfig(socket, tcpPort);
+  for (const [name, value] of Object.entries(opts.limits ?? {})) {
+    const line = `<limit name="${name}">${value}</limit>`;
+    const re = new RegExp(`<limit name="${name}">[^<]*</limit>`);
+    conf = re.test(conf) ? conf.replace(re, line) : conf.replace('</busconfig>', `  ${line}\n</busconfig>`);
+  }
+  fs.writeFileSync(confPath, conf);
   let started: Started | undefined;
   const launch = async () => {
     try { fs.unlinkSync(socket); } catch { /* not there */ }

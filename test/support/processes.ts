@@ -72,3 +72,8 @@ export function stopProcess(proc: ChildProcess, graceMs = 3000): Promise<void> {
     proc.kill('SIGTERM');
   });
 }
+
+/** Resident memory of a process (Linux /proc), in bytes. */
+export function residentBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}

@@ -426,7 +426,7 @@ test('names churning: 300 names come and go, nothing of them is kept', async () 
 
 test('a service that never answers cannot use up the bus\'s pending-reply limit: other services keep being served', async () => {
   const bus = await startPrivateBus({ limits: { max_replies_per_connection: 40 } });
-  const fx = await startEngineFixture({ bus, tracker: { callTimeoutMs: 100, scanTimeoutMs: 100, scanRetryMinMs: 50, scanRetryMaxMs: 100 },
+  const fx = await startEngineFixture({ bus, tracker: { callTimeoutMs: 1000, scanTimeoutMs: 200, scanRetryMinMs: 50, scanRetryMaxMs: 100 },
     beforeStart: async (sim) => { await sim.addService(battery); } });
   const hung = new RawService('com.victronenergy.meteo.hung');
   hung.answers = false;
@@ -435,7 +435,7 @@ test('a service that never answers cannot use up the bus\'s pending-reply limit:
     await hung.connect(bus.address);
     // it never answers GetItems: every retry is another call it leaves unanswered
     await waitUntil(() => hung.callsOf('GetItems').length >= 3, 5000, 'retries');
-    // make it routable by hand is not possible (never scanned): drive GetValue calls at it directly
+    // never scanned, so not routable: the calls go to it through the source port directly
     for (let n = 0; n < 100; n++) reads.push(fx.tracker.getValue(hung.name, '/X').catch((e: Error & { errorName?: string }) => e.errorName));
     const outcomes = await Promise.all(reads);
     assert.ok(outcomes.every((o) => o === 'org.freedesktop.DBus.Error.NoReply' || o === 'org.freedesktop.DBus.Error.LimitsExceeded'), String(outcomes));

@@ -39,7 +39,8 @@ export interface SetValueOutcome {
 
 /**
  * Events:
- * - `service` (name, items, info?): a service was scanned (new, or re-scanned after an owner change)
+ * - `service` (name, items, info?): a service was scanned (new, or re-scanned after an owner change);
+ *   for a service already known, these items replace its old ones: those not listed are emptied
  * - `changes` (name, items): values (and/or min/max) changed
  * - `service-gone` (name): the service left
  * - `scanned` (count): every service found on connecting has been scanned: the cache is complete

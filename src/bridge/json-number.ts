@@ -1,6 +1,7 @@
 // Number formatting as dbus-flashmq writes it (nlohmann::json dump_float; spec J2): the
 // shortest text that reads back exactly, always with a decimal point or an exponent
 // ('0.0', '20.43000030517578', '1e+20', '1e-07'), and null for NaN and ±Infinity.
+import { scientific, shortestDigits } from './shortest-digits';
 
 export function formatDouble(x: number): string {
   // Fast path: where nlohmann writes plain decimals (1e-4 ≤ |x| < 1e15), JS's own shortest
@@ -17,15 +18,8 @@ export function formatDouble(x: number): string {
 export function formatDoubleGeneral(x: number): string {
   if (!Number.isFinite(x)) return 'null';
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  // toExponential() with no argument gives the shortest round-trip digits.
-  const exp = x.toExponential();
-  const neg = exp[0] === '-';
-  const body = neg ? exp.slice(1) : exp;
-  const ePos = body.indexOf('e');
-  const digits = body.slice(0, ePos).replace('.', '');
-  const e10 = Number(body.slice(ePos + 1));
+  const { neg, digits, point: n } = shortestDigits(x);
   const k = digits.length;
-  const n = e10 + 1; // position of the decimal point relative to the digits
   let out: string;
   if (k <= n && n <= 15) {
     out = digits + '0'.repeat(n - k) + '.0';
@@ -34,10 +28,7 @@ export function formatDoubleGeneral(x: number): string {
   } else if (-4 < n && n <= 0) {
     out = '0.' + '0'.repeat(-n) + digits;
   } else {
-    const m = n - 1;
-    const mant = k === 1 ? digits : digits[0] + '.' + digits.slice(1);
-    const ab = Math.abs(m);
-    out = mant + 'e' + (m < 0 ? '-' : '+') + (ab < 10 ? '0' : '') + ab;
+    out = scientific(digits, n - 1);
   }
   return neg ? '-' + out : out;
 }

@@ -11,6 +11,8 @@ export class RawService {
   /** reply to GetItems: a function so a test can delay or change it */
   onGetItems: (msg: Msg) => void = (msg) => this.reply(msg, 'a{sa{sv}}', [this.items]);
   items: Record<string, Record<string, InstanceType<typeof Variant>>> = {};
+  /** GetValue answers for paths that are no items (sub-trees: a{sv} of relative paths) */
+  extraValues: Record<string, InstanceType<typeof Variant>> = {};
   calls: Msg[] = [];
 
   constructor(readonly name: string) {}
@@ -26,7 +28,9 @@ export class RawService {
       }
       if (msg.member === 'GetValue') {
         const it = this.items[msg.path as string];
-        if (it) this.reply(msg, 'v', [it.Value]);
+        const extra = this.extraValues[msg.path as string];
+        if (extra) this.reply(msg, 'v', [extra]);
+        else if (it) this.reply(msg, 'v', [it.Value]);
         else this.bus.send(Message.newError(msg as never, 'org.freedesktop.DBus.Error.UnknownObject', 'no such path'));
         return true;
       }
@@ -50,6 +54,24 @@ export class RawService {
   disconnect(): void {
     this.bus.disconnect();
   }
+}
+
+/**
+ * Lets this process send NaN and ±Infinity doubles, as services written with dbus-python do
+ * (velib), where dbus-next refuses them. Only the sending check is relaxed; the bytes on the
+ * bus are ordinary IEEE doubles.
+ */
+export function allowNonFiniteDoubles(): void {
+  const marshallers = require('dbus-next/lib/marshallers') as { MakeSimpleMarshaller: (sig: string) => { check: (d: unknown) => void } };
+  const make = marshallers.MakeSimpleMarshaller;
+  if ((make as { relaxed?: boolean }).relaxed) return;
+  const relaxed = (sig: string) => {
+    const m = make(sig);
+    if (sig === 'd') m.check = (d: unknown) => { if (typeof d !== 'number') throw new Error(`Data: ${String(d)} was not of type number`); };
+    return m;
+  };
+  (relaxed as { relaxed?: boolean }).relaxed = true;
+  marshallers.MakeSimpleMarshaller = relaxed;
 }
 
 export { Variant };

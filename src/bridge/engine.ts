@@ -180,6 +180,7 @@ export class GxEngine extends EventEmitter implements EngineHost {
     for (const si of items) {
       const item = service.apply(si);
       if (!item) continue;
+      if (si.path === '/Serial') this.maybeLearnPortal(service); // systemcalc may set it after registering (N9)
       if (this.protocol.publishesChange(service, item)) this.publishItem(service, item);
       this.update('change', service, item);
     }

@@ -49,10 +49,12 @@ export function readItemOf(service: Service, item: Item): ReadItem {
 
 export class Reads {
   private readonly limiter: RequestLimiter;
+  private readonly queueFull: RequestError;
 
   constructor(private readonly host: EngineHost, private readonly source: ItemSource, maxInFlight: number, maxQueued: number,
     private readonly protocol?: Pick<NotificationProtocol, 'readReply'>) {
     this.limiter = new RequestLimiter(maxInFlight, maxQueued);
+    this.queueFull = new RequestError(`too many requests waiting (${maxQueued}); request dropped`);
   }
 
   /** GetValue calls in flight now */
@@ -68,6 +70,8 @@ export class Reads {
     // A flood of one R: a call for it is waiting (not started yet), and its reply goes to the
     // same topic, so this request is answered by it; nothing more is kept per request.
     if (opts.publish && this.limiter.isWaiting(key)) return [];
+    // A flood of many: refused here, without a new error (and its stack) for each request.
+    if (opts.publish && this.limiter.full) throw this.queueFull;
     let reply: TypedValue;
     try {
       reply = await this.limiter.run(key, () => this.source.getValue(service.name, addr.path));

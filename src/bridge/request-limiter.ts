@@ -26,6 +26,11 @@ export class RequestLimiter {
     return this.inFlight;
   }
 
+  /** No more calls can wait. */
+  get full(): boolean {
+    return this.queue.length >= this.maxQueued;
+  }
+
   /** A call for this key is queued and has not started yet. */
   isWaiting(key: string): boolean {
     return this.waitingByKey.has(key);

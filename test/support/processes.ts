@@ -72,3 +72,9 @@ export function stopProcess(proc: ChildProcess, graceMs = 3000): Promise<void> {
     proc.kill('SIGTERM');
   });
 }
+
+/** Resident memory of a process we started, in bytes (Linux /proc). */
+export function residentBytes(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+}

@@ -12,8 +12,10 @@ import { ItemSource, ServiceInfo, SourceItem, SourceState } from './item-source'
 import { JsonLiteral } from './json-literal';
 import { FLASHMQ_TIMING, KeepaliveOutcome, KeepaliveTiming } from './keepalive';
 import { LegacyProtocol } from './legacy-protocol';
+import { logText } from './log-text';
 import { NotificationProtocol, ProtocolMode } from './protocol';
 import { ReadItem, readItemOf, ReadOptions, Reads } from './reads';
+import { MAX_REQUEST_PAYLOAD } from './request-limits';
 import { ItemAddress, parseRequestTopic, shortServiceType } from './topics';
 import { topicLevelProblem, utf8Bytes } from './topic-names';
 import { WritePolicy } from './write-policy';
@@ -73,7 +75,7 @@ export class GxEngine extends EventEmitter implements EngineHost {
     this.portal = opts.portalId?.trim() || readUniqueId(opts.uniqueIdFile ?? '/data/venus/unique-id');
     this.portalFixed = !!this.portal;
     this.protocol = this.mode === 'legacy' ? new LegacyProtocol(this, this.timing) : new FlashmqProtocol(this, this.timing);
-    this.reads = new Reads(this, source, opts.maxReadsInFlight ?? 8, opts.maxQueuedReads ?? 1000);
+    this.reads = new Reads(this, source, opts.maxReadsInFlight ?? 8, opts.maxQueuedReads ?? 1000, this.protocol);
     this.writes = new Writes(this, source, opts.writePolicy ?? { mode: 'all' }, opts.maxWritesInFlight ?? 4, opts.maxQueuedWrites ?? 200);
   }
 
@@ -203,6 +205,7 @@ export class GxEngine extends EventEmitter implements EngineHost {
     for (const si of items) {
       const item = service.apply(si);
       if (!item) continue;
+      if (si.path === '/Serial') this.maybeLearnPortal(service); // systemcalc may set it after registering (N9)
       if (this.protocol.publishesChange(service, item)) this.publishItem(service, item);
       this.update('change', service, item);
     }
@@ -267,40 +270,49 @@ export class GxEngine extends EventEmitter implements EngineHost {
 
   /**
    * An MQTT request (R/W). Never throws: problems are logged with the topic and the reason.
-   * Retained requests are ignored so that a retained W is never performed again (W8).
+   * Retained requests are ignored so that a retained W is never performed again (W8). A
+   * payload over MAX_REQUEST_PAYLOAD is dropped before it is decoded.
    */
   handleMqttRequest(topic: string, payload: Buffer | string, retain: boolean): void {
-    // decoded only where needed: a W payload's size and UTF-8 are checked on its bytes (writes.ts)
-    const text = (): string => (typeof payload === 'string' ? payload : payload.toString('utf8'));
-    if (retain) {
-      // an empty one is a retained request being cleared, which is what the README advises
-      if (payload.length === 0) this.log.debug(`ignored ${topic}: empty retained payload`);
-      else this.log.warn(`ignored retained request on ${topic}: R/W requests must not be retained`);
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (size > MAX_REQUEST_PAYLOAD) {
+      this.log.warn(`ignored ${logText(topic)}: a payload of ${size} bytes is over the ${MAX_REQUEST_PAYLOAD}-byte limit (dropped unread)`);
       return;
     }
+    if (retain) {
+      // an empty one is a retained request being cleared, which is what the README advises
+      if (size === 0) this.log.debug(`ignored ${logText(topic)}: empty retained payload`);
+      else this.log.warn(`ignored retained request on ${logText(topic)}: R/W requests must not be retained`);
+      return;
+    }
+    // decoded only where needed: a W payload's size and UTF-8 are checked on its bytes (writes.ts)
+    const text = (): string => (typeof payload === 'string' ? payload : payload.toString('utf8'));
     let req;
     try {
       req = parseRequestTopic(topic);
     } catch (e) {
       // a W of ours to a target that cannot be: refused like any other write (an S/ reply too)
       if (this.portal && topic.startsWith(`W/${this.portal}/`)) this.writes.mqttUnroutable(topic, payload, (e as Error).message);
-      else this.log.warn(`ignored ${topic}: ${(e as Error).message}`);
+      else this.log.warn(`ignored ${logText(topic)}: ${logText((e as Error).message)}`);
       return;
     }
     if (!this.portal || req.portal !== this.portal) {
-      this.log.warn(`ignored ${topic}: portal ID '${req.portal}' is not ours (${this.portal ?? 'not known yet'})`);
+      this.log.warn(`ignored ${logText(topic)}: portal ID '${logText(req.portal, 40)}' is not ours (${this.portal ?? 'not known yet'})`);
       return;
     }
     if (req.special === 'keepalive') {
-      if (req.kind === 'W') return this.log.warn(`ignored ${topic}: keepalive is an R topic`);
+      if (req.kind === 'W') return this.log.warn(`ignored ${logText(topic)}: keepalive is an R topic`);
       this.keepaliveRequest(text());
       return;
     }
     if (req.kind === 'R') {
-      if (req.serialKeepalive) this.keepaliveRequest(text(), true);
-      this.read(req.target, { publish: true }).catch((e: Error) => this.log.warn(`read ${topic} failed: ${e.message}`));
+      if (req.serialKeepalive) {
+        this.keepaliveRequest(text(), true);
+        if (!this.protocol.readsSerialKeepalive) return; // legacy: the keep-alive is the whole answer (K-P4)
+      }
+      this.read(req.target, { publish: true }).catch((e: Error) => this.log.warn(`read ${logText(topic)} failed: ${logText(e.message)}`));
     } else {
-      this.writes.mqttRequest(req.target, topic, payload).catch((e: Error) => this.log.error(`write ${topic} failed: ${e.message}`));
+      this.writes.mqttRequest(req.target, topic, payload).catch((e: Error) => this.log.error(`write ${logText(topic)} failed: ${e.message}`));
     }
   }
 

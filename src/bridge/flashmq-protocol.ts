@@ -14,6 +14,7 @@ export interface FullPublishCompleted {
 
 export class FlashmqProtocol implements NotificationProtocol {
   readonly mode = 'flashmq' as const;
+  readonly readsSerialKeepalive = true;
   private readonly state: KeepaliveState;
 
   constructor(private readonly host: EngineHost, timing: KeepaliveTiming) {

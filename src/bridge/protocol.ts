@@ -3,6 +3,7 @@
 // cache; the protocol decides what of it reaches MQTT.
 import type { Item, Service } from './item-cache';
 import type { KeepaliveOutcome } from './keepalive';
+import type { TypedValue } from './typed-value';
 
 export type ProtocolMode = 'flashmq' | 'legacy';
 
@@ -10,6 +11,8 @@ export interface NotificationProtocol {
   readonly mode: ProtocolMode;
   /** whether clients are keeping the bridge alive */
   readonly alive: boolean;
+  /** whether `R/<portal>/system/0/Serial` is also read and answered besides the keep-alive (K1; not K-P4) */
+  readonly readsSerialKeepalive: boolean;
   /** Publishes one item with the protocol's retain rule (the portal is known, the path not blocked). */
   publishItem(service: Service, item: Item, readReply: boolean): void;
   /** Whether a change of this item goes out now (K8; legacy K-P5). */
@@ -22,5 +25,10 @@ export interface NotificationProtocol {
   brokerConnected(): void;
   /** A keep-alive request with its raw payload (K1–K6; K-P2–K-P4). */
   keepalive(payload: string, viaSerial: boolean): KeepaliveOutcome | 'legacy' | 'invalid';
+  /**
+   * Answers an MQTT read with the D-Bus reply as it came (legacy R8, R9); `item` is the item
+   * read, undefined for a sub-tree. Without it, reads publish the items they touched (R2, R3).
+   */
+  readReply?(service: Service, path: string, value: TypedValue, item: Item | undefined): void;
   close(): void;
 }

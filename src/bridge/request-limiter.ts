@@ -26,6 +26,16 @@ export class RequestLimiter {
     return this.inFlight;
   }
 
+  /** No more calls can wait. */
+  get full(): boolean {
+    return this.queue.length >= this.maxQueued;
+  }
+
+  /** A call for this key is queued and has not started yet. */
+  isWaiting(key: string): boolean {
+    return this.waitingByKey.has(key);
+  }
+
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise<T>((resolve, reject) => {

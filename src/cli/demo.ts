@@ -19,7 +19,7 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import type { Aedes } from 'aedes';
 import { GxSimulator, loadFile } from '../sim';
-import { optNumber, optString, parseArgs } from './args';
+import { optNumber, optString, parseArgs, UsageError } from './args';
 import { findProgram, PrivateBus, startPrivateBus } from './private-bus';
 
 const USAGE = `usage: npm start [-- options]      (or: node dist/src/cli/demo.js [options])
@@ -41,8 +41,6 @@ const QUIET_WARNINGS = /Projects disabled|Using unencrypted credentials/;
 
 const say = (line = '') => process.stdout.write(line + '\n');
 const warn = (line: string) => process.stderr.write(`gx-demo: ${line}\n`);
-
-class UsageError extends Error {}
 
 /** A path as short as it can be: relative to the current folder when inside it. */
 function shown(p: string): string {
@@ -220,14 +218,15 @@ interface Options {
 }
 
 function parseOptions(root: string): Options | undefined {
-  const args = parseArgs(process.argv.slice(2).map((a) => (a === '-h' ? '--help' : a)), ['reset', 'verbose', 'help']);
+  const args = parseArgs(process.argv.slice(2), {
+    values: ['port', 'mqtt-port', 'user-dir', 'speed'],
+    flags: ['reset', 'verbose', 'help'],
+    short: { '-h': 'help' },
+  });
   if (args.options.has('help')) {
     say(USAGE);
     return undefined;
   }
-  if (args.positional.length) throw new UsageError(`unexpected argument '${args.positional[0]}'`);
-  const known = ['port', 'mqtt-port', 'user-dir', 'reset', 'speed', 'verbose', 'help'];
-  for (const k of args.options.keys()) if (!known.includes(k)) throw new UsageError(`unknown option --${k}`);
   const speed = optNumber(args, 'speed') ?? 1;
   if (!(speed > 0)) throw new UsageError('--speed must be more than 0');
   return {

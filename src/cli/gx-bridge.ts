@@ -4,11 +4,14 @@
 // With --gx it serves a GX reached over MQTT instead (its broker on the LAN, or VRM) on
 // another broker, keeping that GX alive for you.
 import * as fs from 'fs';
+import { limitLogger } from '../bridge/log-limiter';
 import { parseWritePatterns, WritePolicy } from '../bridge/write-policy';
 import { GatewayOptions, GxGateway } from '../gateway';
+import { MqttVersion, redactUrl } from '../mqtt/broker-link';
 import type { RemoteSourceOptions } from '../remote';
 import { fetchServerCertificate } from '../remote/gx-certificate';
-import { optNumber, optString, parseArgs } from './args';
+import { optChoice, optNumber, optString, OptionSpec, parseArgs, ParsedArgs, UsageError } from './args';
+import { trimHeapAfterFloods } from './heap-trim';
 import { consoleLogger } from './logger';
 
 const USAGE = `usage: gx-bridge (--dbus <system|session|address|host:port> | --gx <url|vrm|vrm-ws>) --broker <url> [options]
@@ -28,12 +31,24 @@ const USAGE = `usage: gx-bridge (--dbus <system|session|address|host:port> | --g
   --mode flashmq|legacy     protocol behaviour (default flashmq = dbus-flashmq; legacy = dbus-mqtt)
   --username <u> --password <p>   broker credentials (or BROKER_USERNAME, BROKER_PASSWORD)
   --client-id <id>          MQTT client id
+  --mqtt-version auto|5|3.1.1   MQTT protocol (default auto: 5, or 3.1.1 if the broker refuses 5)
   --ca <file> --cert <file> --key <file>   TLS files for mqtts:// and wss://
   --insecure                do not verify the broker's TLS certificate
   --topic-prefix <p>        put <p> before every topic on the broker (victron/ → victron/N/…, victron/R/…)
   --write-policy all|none|patterns   --write-patterns 'vebus/+/Hub4/#,settings/0/Settings/CGwacs/#'
+                            (--write-patterns needs --write-policy patterns)
   --keepalive-seconds <n>   keep-alive window (default 60)
   --verbose                 debug logging`;
+
+const OPTIONS: OptionSpec = {
+  values: ['dbus', 'gx', 'gx-username', 'gx-password', 'vrm-token', 'gx-ca', 'gx-keepalive-seconds', 'gx-stale-seconds',
+    'print-gx-cert', 'broker', 'portal-id', 'mode', 'username', 'password', 'client-id', 'mqtt-version',
+    'ca', 'cert', 'key', 'topic-prefix', 'write-policy', 'write-patterns', 'keepalive-seconds'],
+  flags: ['insecure', 'gx-insecure', 'verbose', 'help'],
+  short: { '-h': 'help' },
+};
+
+const MQTT_VERSIONS: Record<string, MqttVersion> = { auto: 'auto', '5': 5, '3.1.1': 4 };
 
 async function printGxCert(target: string): Promise<void> {
   const c = await fetchServerCertificate(target);
@@ -42,43 +57,91 @@ async function printGxCert(target: string): Promise<void> {
   process.stdout.write(c.pem);
 }
 
+/** The write policy, refusing any combination that does not say clearly what may be written. */
+function writePolicyOf(args: ParsedArgs): WritePolicy {
+  const mode = optChoice(args, 'write-policy', ['all', 'none', 'patterns'] as const, 'all');
+  const text = optString(args, 'write-patterns');
+  if (text !== undefined && mode !== 'patterns') {
+    throw new UsageError(`--write-patterns only works with --write-policy patterns (the policy is '${mode}'); ` +
+      `add --write-policy patterns`);
+  }
+  if (mode !== 'patterns') return { mode };
+  let patterns: string[];
+  try {
+    patterns = parseWritePatterns(text ?? '');
+  } catch (e) {
+    throw new UsageError(`--write-patterns: ${(e as Error).message}`);
+  }
+  if (patterns.length === 0) {
+    throw new UsageError('--write-policy patterns needs --write-patterns with at least one filter ' +
+      '(for no writes at all use --write-policy none)');
+  }
+  return { mode, patterns };
+}
+
 function remoteTiming(keepaliveSeconds?: number, staleSeconds?: number): RemoteSourceOptions['timing'] {
   const t: RemoteSourceOptions['timing'] = {};
   if (keepaliveSeconds) {
-    if (keepaliveSeconds >= 60) throw new Error('--gx-keepalive-seconds must be below the GX\'s 60 s window');
+    if (keepaliveSeconds >= 60) throw new UsageError('--gx-keepalive-seconds must be below the GX\'s 60 s window');
     t.intervalMs = keepaliveSeconds * 1000;
   }
   if (staleSeconds) t.staleMs = staleSeconds * 1000;
   return t;
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), ['insecure', 'gx-insecure', 'verbose', 'help']);
-  if (args.options.has('help')) {
-    process.stdout.write(USAGE + '\n');
-    return;
-  }
+type BridgeCommand = { kind: 'help' } | { kind: 'print-cert'; target: string } | { kind: 'run'; opts: GatewayOptions & { verbose: boolean } };
+
+/** Reads the command line into gateway options; every mistake is a UsageError. */
+function bridgeOptions(argv: string[], warn: (m: string) => void, env: NodeJS.ProcessEnv): BridgeCommand {
+  const args = parseArgs(argv, OPTIONS);
+  if (args.options.has('help')) return { kind: 'help' };
   const certTarget = optString(args, 'print-gx-cert');
-  if (certTarget) return printGxCert(certTarget);
-  const env = process.env;
+  if (certTarget) return { kind: 'print-cert', target: certTarget };
   const dbus = optString(args, 'dbus');
   const gx = optString(args, 'gx');
-  if (!dbus === !gx) throw new Error(`give exactly one of --dbus (the GX's D-Bus; on the GX: --dbus system) and --gx (the GX over MQTT)\n${USAGE}`);
+  if ((dbus === undefined) === (gx === undefined)) {
+    throw new UsageError('give exactly one of --dbus (the GX\'s D-Bus; on the GX: --dbus system) and --gx (the GX over MQTT)');
+  }
+  if (dbus !== undefined && dbus.trim() === '') throw new UsageError('--dbus must not be empty');
   const broker = optString(args, 'broker');
-  if (!broker) throw new Error('--broker is required\n' + USAGE);
+  if (!broker) throw new UsageError('--broker is required');
+  if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(broker)) {
+    throw new UsageError(`--broker must be an mqtt://, mqtts://, ws:// or wss:// URL, not '${redactUrl(broker)}'`);
+  }
+  const tls = /^(mqtts|wss|ssl):\/\//.test(broker);
   const portalId = optString(args, 'portal-id');
-  if (gx && !portalId) throw new Error('--gx needs --portal-id (the GX\'s VRM portal ID: Settings → VRM online portal)');
-  const mode = optString(args, 'mode') ?? 'flashmq';
-  if (mode !== 'flashmq' && mode !== 'legacy') throw new Error(`--mode must be flashmq or legacy, not '${mode}'`);
-  const policyMode = optString(args, 'write-policy') ?? 'all';
-  if (!['all', 'none', 'patterns'].includes(policyMode)) throw new Error(`--write-policy must be all, none or patterns`);
-  const writePolicy: WritePolicy = { mode: policyMode as WritePolicy['mode'], patterns: parseWritePatterns(optString(args, 'write-patterns') ?? '') };
+  if (portalId !== undefined && !/^[^/+#\s]+$/.test(portalId.trim())) {
+    throw new UsageError(`--portal-id must be one topic level without '/', '+', '#' or spaces, not '${portalId}'`);
+  }
+  if (gx && !portalId) throw new UsageError('--gx needs --portal-id (the GX\'s VRM portal ID: Settings → VRM online portal)');
+  const mode = optChoice(args, 'mode', ['flashmq', 'legacy'] as const, 'flashmq');
+  const writePolicy = writePolicyOf(args);
   const keepaliveSeconds = optNumber(args, 'keepalive-seconds');
+  if (keepaliveSeconds !== undefined && !(keepaliveSeconds > 0)) throw new UsageError('--keepalive-seconds must be more than 0');
+  const username = optString(args, 'username') ?? env.BROKER_USERNAME;
+  const password = optString(args, 'password') ?? env.BROKER_PASSWORD;
+  if (password !== undefined && !username) throw new UsageError('--password needs --username');
+  const tlsFiles = ['ca', 'cert', 'key'].filter((n) => args.options.has(n));
+  if (tlsFiles.length && !tls) {
+    throw new UsageError(`--${tlsFiles.join(', --')} given, but ${redactUrl(broker)} does not use TLS ` +
+      '(use mqtts:// or wss://); refusing to send credentials in clear');
+  }
+  if (args.options.has('cert') !== args.options.has('key')) throw new UsageError('--cert and --key go together');
+  if (args.options.has('insecure') && !tls) warn('--insecure has no effect: the broker URL does not use TLS');
+  if (!gx) {
+    const gxOnly = ['gx-username', 'gx-password', 'vrm-token', 'gx-ca', 'gx-keepalive-seconds', 'gx-stale-seconds', 'gx-insecure']
+      .filter((n) => args.options.has(n));
+    if (gxOnly.length) throw new UsageError(`--${gxOnly.join(', --')} only work with --gx`);
+  }
   const file = (name: string) => {
     const f = optString(args, name);
-    return f ? fs.readFileSync(f) : undefined;
+    if (f === undefined) return undefined;
+    try {
+      return fs.readFileSync(f);
+    } catch (e) {
+      throw new UsageError(`--${name}: cannot read ${f}: ${(e as Error).message}`);
+    }
   };
-  const log = consoleLogger(args.options.has('verbose'), 'gx-bridge');
   const source: Pick<GatewayOptions, 'dbus' | 'remote'> = gx
     ? {
       remote: {
@@ -92,25 +155,44 @@ async function main(): Promise<void> {
         timing: remoteTiming(optNumber(args, 'gx-keepalive-seconds'), optNumber(args, 'gx-stale-seconds')),
       },
     }
-    : { dbus: { address: dbus } };
-  const gw = new GxGateway({
-    logger: log,
-    ...source,
-    engine: {
-      portalId,
-      mode,
-      writePolicy,
-      timing: keepaliveSeconds ? { aliveMs: keepaliveSeconds * 1000 } : undefined,
+    : { dbus: { address: dbus! } };
+  const versionText = optChoice(args, 'mqtt-version', ['auto', '5', '3.1.1'] as const, 'auto');
+  return {
+    kind: 'run',
+    opts: {
+      verbose: args.options.has('verbose'),
+      ...source,
+      engine: {
+        portalId,
+        mode,
+        writePolicy,
+        timing: keepaliveSeconds ? { aliveMs: keepaliveSeconds * 1000 } : undefined,
+      },
+      broker: {
+        url: broker,
+        clientId: optString(args, 'client-id'),
+        username,
+        password,
+        protocolVersion: MQTT_VERSIONS[versionText],
+        tls: { ca: file('ca'), cert: file('cert'), key: file('key'), rejectUnauthorized: !args.options.has('insecure') },
+        topicPrefix: optString(args, 'topic-prefix'),
+      },
     },
-    broker: {
-      url: broker,
-      clientId: optString(args, 'client-id'),
-      username: optString(args, 'username') ?? env.BROKER_USERNAME,
-      password: optString(args, 'password') ?? env.BROKER_PASSWORD,
-      tls: { ca: file('ca'), cert: file('cert'), key: file('key'), rejectUnauthorized: !args.options.has('insecure') },
-      topicPrefix: optString(args, 'topic-prefix'),
-    },
-  });
+  };
+}
+
+async function main(): Promise<void> {
+  const cmd = bridgeOptions(process.argv.slice(2), (m) => process.stderr.write(`gx-bridge: ${m}\n`), process.env);
+  if (cmd.kind === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (cmd.kind === 'print-cert') return printGxCert(cmd.target);
+  const opts = cmd.opts;
+  const mode = opts.engine!.mode;
+  // the same flood limit as in Node-RED: a flood of bad requests is not a flood of log lines
+  const log = limitLogger(consoleLogger(opts.verbose, 'gx-bridge'));
+  const gw = new GxGateway({ ...opts, logger: log });
   let scanned: number | undefined;
   let portal: string | undefined;
   let announced = false;
@@ -134,10 +216,12 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   gw.start();
+  trimHeapAfterFloods();
   if (!gw.engine.portalId) log.info('portal ID not set and /data/venus/unique-id not found: waiting for com.victronenergy.system /Serial');
 }
 
 main().catch((e: Error) => {
-  process.stderr.write(`gx-bridge: ${e.message}\n`);
-  process.exit(2); // bad arguments or settings: nothing was started
+  const usage = e instanceof UsageError;
+  process.stderr.write(`gx-bridge: ${e.message}\n${usage ? 'gx-bridge --help shows the options\n' : ''}`);
+  process.exit(usage ? 2 : 1);
 });

@@ -13,6 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { GxSimulator, loadFile, syntheticSystem } from '../sim';
 import type { ServiceDef, SignalMode } from '../sim';
+import { optChoice, optNumber, optString, OptionSpec, parseArgs, UsageError } from './args';
 
 const USAGE = `usage: gx-sim --bus <address|system|session> [options] <recording.csv|scenario.json …>
   --bus ADDR        D-Bus address (unix:path=…, tcp:host=…,port=…), 'system' or 'session'
@@ -62,63 +63,50 @@ interface Args {
   files: string[];
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { speed: 1, loop: true, replay: true, rate: 0, batch: 1, files: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const num = (v: string): number => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) throw new Error(`${flag}: '${v}' is not a number`);
-      return n;
-    };
-    switch (flag) {
-      case '--bus': a.bus = value(); break;
-      case '--speed': a.speed = num(value()); if (!(a.speed > 0)) throw new Error('--speed must be > 0'); break;
-      case '--no-loop': a.loop = false; break;
-      case '--no-replay': a.replay = false; break;
-      case '--rate': a.rate = num(value()); break;
-      case '--batch': a.batch = Math.max(1, Math.floor(num(value()))); break;
-      case '--signals': {
-        const v = value();
-        if (!['both', 'items', 'properties', 'none'].includes(v)) throw new Error(`--signals: unknown mode '${v}'`);
-        a.signals = v as SignalMode;
-        break;
-      }
-      case '--synthetic': {
-        const m = /^(\d+)x(\d+)$/i.exec(value());
-        if (!m) throw new Error('--synthetic takes NxM, e.g. 10x100');
-        a.synthetic = [Number(m[1]), Number(m[2])];
-        break;
-      }
-      case '-h': case '--help':
-        console.log(USAGE);
-        process.exit(0);
-        break;
-      default:
-        if (arg.startsWith('-') && arg !== '-') throw new Error(`unknown option ${arg}`);
-        a.files.push(arg);
-    }
+const OPTIONS: OptionSpec = {
+  values: ['bus', 'speed', 'synthetic', 'rate', 'batch', 'signals'],
+  flags: ['no-loop', 'no-replay', 'help'],
+  short: { '-h': 'help' },
+  positional: true,
+};
+
+function argsOf(argv: string[]): Args | undefined {
+  const p = parseArgs(argv, OPTIONS);
+  if (p.options.has('help')) return undefined;
+  const a: Args = {
+    bus: optString(p, 'bus'),
+    speed: optNumber(p, 'speed') ?? 1,
+    loop: !p.options.has('no-loop'),
+    replay: !p.options.has('no-replay'),
+    rate: optNumber(p, 'rate') ?? 0,
+    batch: Math.max(1, Math.floor(optNumber(p, 'batch') ?? 1)),
+    files: p.positional,
+  };
+  if (!(a.speed > 0)) throw new UsageError('--speed must be > 0');
+  if (p.options.has('signals')) a.signals = optChoice(p, 'signals', ['both', 'items', 'properties', 'none'] as const, 'both');
+  const synthetic = optString(p, 'synthetic');
+  if (synthetic !== undefined) {
+    const m = /^(\d+)x(\d+)$/i.exec(synthetic);
+    if (!m) throw new UsageError('--synthetic takes NxM, e.g. 10x100');
+    a.synthetic = [Number(m[1]), Number(m[2])];
   }
-  if (!a.bus) throw new Error('--bus is required');
-  if (a.files.length === 0 && !a.synthetic) throw new Error('give recordings/scenarios or --synthetic NxM');
+  if ((p.options.has('rate') || p.options.has('batch')) && !a.synthetic) throw new UsageError('--rate and --batch need --synthetic NxM');
+  if (!a.bus) throw new UsageError('--bus is required');
+  if (a.files.length === 0 && !a.synthetic) throw new UsageError('give recordings/scenarios or --synthetic NxM');
   return a;
 }
 
 async function main(): Promise<void> {
-  let args: Args;
+  let args: Args | undefined;
   try {
-    args = parseArgs(process.argv.slice(2));
+    args = argsOf(process.argv.slice(2));
   } catch (e) {
     console.error(`gx-sim: ${(e as Error).message}\n${USAGE}`);
     process.exit(2);
+  }
+  if (!args) {
+    console.log(USAGE);
+    return;
   }
   const defs: ServiceDef[] = [];
   for (const f of args.files) defs.push(...loadFile(resolveFile(f)));

@@ -3,12 +3,26 @@
 // and from the gx-config node; it never imports Node-RED.
 import { EventEmitter } from 'events';
 import * as mqtt from 'mqtt';
+import type { Duplex } from 'stream';
 import { GxEngine, Logger, OutMessage } from '../bridge/engine';
+import { logText } from '../bridge/log-text';
+import { MAX_REQUEST_PAYLOAD } from '../bridge/request-limits';
 import { BrokerProblem, brokerProblemOf } from './broker-problem';
 import { endClient } from './client-end';
+import { OversizedPublishFilter } from './oversized-filter';
 import { PacketSink, PublishWriter } from './publish-writer';
 
 export type { BrokerProblem } from './broker-problem';
+
+/** 4 = MQTT 3.1.1; 'auto' = 5, and 3.1.1 once a broker refuses 5 */
+export type MqttVersion = 4 | 5 | 'auto';
+
+/**
+ * The largest packet we take from the broker: the longest topic MQTT allows, a request payload
+ * at its limit, and room for the header and MQTT 5 properties. Announced in CONNECT on MQTT 5;
+ * on 3.1.1 larger ones are skipped unread (oversized-filter.ts).
+ */
+export const MAX_PACKET_BYTES = 65535 + MAX_REQUEST_PAYLOAD + 4096;
 
 export interface TlsOptions {
   ca?: string | Buffer;
@@ -26,8 +40,12 @@ export interface BrokerLinkOptions {
   username?: string;
   password?: string;
   tls?: TlsOptions;
-  /** MQTT protocol version: 4 (3.1.1, default) or 5 */
-  protocolVersion?: 4 | 5;
+  /**
+   * MQTT protocol: 'auto' (default) = 5, falling back to 3.1.1 when the broker refuses 5. On 5
+   * we subscribe with retain-as-published, so a retained request published while we are
+   * connected is recognised and ignored (W8); on 3.1.1 the broker clears that flag.
+   */
+  protocolVersion?: MqttVersion;
   /** first reconnect delay; it doubles on every failed attempt up to reconnectMaxMs */
   reconnectPeriodMs?: number;
   reconnectMaxMs?: number;
@@ -85,7 +103,7 @@ export class BrokerLink extends EventEmitter {
       throw new Error(`not an MQTT broker URL: '${redactUrl(opts.url)}' (use mqtt://, mqtts://, ws:// or wss://)`);
     }
     this.prefix = normalizeTopicPrefix(opts.topicPrefix);
-    this.writer = new PublishWriter(() => this.sink(), opts.protocolVersion === 5);
+    this.writer = new PublishWriter(() => this.sink(), opts.protocolVersion !== 4);
   }
 
   get state(): LinkState {
@@ -112,11 +130,14 @@ export class BrokerLink extends EventEmitter {
     const o = this.opts;
     const tls = o.tls ?? {};
     this.setState('connecting', this.label);
+    const v5 = o.protocolVersion !== 4;
     const client = mqtt.connect(o.url, {
       clientId: o.clientId || `gx-bridge-${Math.random().toString(16).slice(2, 10)}`,
       username: o.username || undefined,
       password: o.password || undefined,
-      protocolVersion: o.protocolVersion ?? 4,
+      protocolVersion: v5 ? 5 : 4,
+      // MQTT 5: the broker never sends us more than this (oversized requests, spec §10)
+      properties: v5 ? { maximumPacketSize: MAX_PACKET_BYTES } : undefined,
       reconnectPeriod: o.reconnectPeriodMs ?? 1000,
       // MQTT.js gives up for good after a refused CONNACK unless told otherwise; a password
       // fixed on the broker must be picked up without a redeploy
@@ -125,12 +146,15 @@ export class BrokerLink extends EventEmitter {
       clean: true,
       resubscribe: false, // we subscribe ourselves on every connect
       queueQoSZero: false, // nothing piles up while the broker is away
+      manualConnect: true,
       ca: tls.ca,
       cert: tls.cert,
       key: tls.key,
       rejectUnauthorized: tls.rejectUnauthorized !== false,
       servername: tls.servername,
     });
+    this.filterIncoming(client);
+    client.connect();
     this.client = client;
     if (tls.rejectUnauthorized === false && /^(mqtts|wss|ssl):/.test(o.url)) {
       this.log.warn(`TLS certificate of ${this.label} is NOT verified (told not to)`);
@@ -161,9 +185,10 @@ export class BrokerLink extends EventEmitter {
       const recovered = this._problem !== undefined;
       lastError = '';
       this._problem = undefined;
+      this.writer.mqtt5 = client.options.protocolVersion === 5;
       this.subscribedPortal = undefined;
       this.setState('connected', this.label);
-      this.log.info(`connected to MQTT broker ${this.label}${recovered ? ' again' : ''}`);
+      this.log.info(`connected to MQTT broker ${this.label} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})${recovered ? ' again' : ''}`);
       this.subscribe();
     });
     const lost = () => {
@@ -175,6 +200,7 @@ export class BrokerLink extends EventEmitter {
     client.on('offline', lost);
     let lastError = '';
     client.on('error', (err: Error) => {
+      if (this.fallBackTo311(client, err)) return;
       const problem = brokerProblemOf(err);
       const changed = problem.reason !== this._problem?.reason;
       this._problem = problem;
@@ -196,7 +222,7 @@ export class BrokerLink extends EventEmitter {
       try {
         this.engine.handleMqttRequest(topic, payload, !!packet.retain);
       } catch (e) {
-        this.log.error(`request ${topic} failed: ${(e as Error).message}`);
+        this.log.error(`request ${logText(topic)} failed: ${(e as Error).message}`);
       }
     });
     this.engine.on('publish', this.onPublish);
@@ -213,7 +239,9 @@ export class BrokerLink extends EventEmitter {
       client.unsubscribe([`${p}R/${this.subscribedPortal}/#`, `${p}W/${this.subscribedPortal}/#`]);
     }
     this.subscribedPortal = portal;
-    client.subscribe([`${p}R/${portal}/#`, `${p}W/${portal}/#`], { qos: 0 }, (err) => {
+    // MQTT 5: retain-as-published, so that retained requests keep their flag and are ignored (W8)
+    const opts = client.options.protocolVersion === 5 ? { qos: 0 as const, rap: true } : { qos: 0 as const };
+    client.subscribe([`${p}R/${portal}/#`, `${p}W/${portal}/#`], opts, (err) => {
       if (err) {
         this.log.error(`cannot subscribe to ${p}R/${portal}/# and ${p}W/${portal}/# on ${this.label}: ${err.message}`);
         return;
@@ -221,6 +249,44 @@ export class BrokerLink extends EventEmitter {
       this.engine.brokerConnected();
       this.emit('ready', portal);
     });
+  }
+
+  /**
+   * 'auto': a broker that refuses MQTT 5 in its CONNACK (3.1.1 code 1, MQTT 5 code 0x84) is
+   * asked again at once with 3.1.1.
+   */
+  private fallBackTo311(client: mqtt.MqttClient, err: Error): boolean {
+    const code = (err as Error & { code?: number }).code;
+    if (this.opts.protocolVersion !== undefined && this.opts.protocolVersion !== 'auto') return false;
+    if (client.options.protocolVersion !== 5 || (code !== 1 && code !== 0x84)) return false;
+    client.options.protocolVersion = 4;
+    delete client.options.properties;
+    // MQTT.js does not retry after a refusal in the CONNACK: ask again now, with 3.1.1
+    setImmediate(() => {
+      if (this.client === client) client.reconnect();
+    });
+    this.log.warn(`MQTT broker ${this.label} refused MQTT 5; using MQTT 3.1.1, where a retained request ` +
+      'published while we are connected cannot be told from a live one');
+    return true;
+  }
+
+  /** Oversized PUBLISH packets never reach MQTT.js's parser (MQTT 3.1.1 has no maximum packet size). */
+  private filterIncoming(client: mqtt.MqttClient): void {
+    const c = client as unknown as { streamBuilder: (cl: mqtt.MqttClient) => Duplex };
+    const build = c.streamBuilder;
+    c.streamBuilder = (cl) => {
+      const stream = build(cl);
+      const pipe = stream.pipe.bind(stream);
+      stream.pipe = (<T extends NodeJS.WritableStream>(dest: T, o?: { end?: boolean }): T => {
+        const filter = new OversizedPublishFilter(MAX_PACKET_BYTES, (d) => {
+          const topic = d.topicBytes > Buffer.byteLength(d.topic) ? `${d.topic}… (${d.topicBytes} bytes)` : d.topic;
+          this.log.warn(`ignored ${topic}: a packet of ${d.packetBytes} bytes is over the ${MAX_PACKET_BYTES}-byte limit (dropped unread)`);
+        });
+        pipe(filter);
+        return filter.pipe(dest, o);
+      }) as typeof stream.pipe;
+      return stream;
+    };
   }
 
   /** The broker connection, while connected. */

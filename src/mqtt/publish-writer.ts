@@ -24,7 +24,8 @@ export class PublishWriter {
   /** packets handed to the socket so far */
   packets = 0;
 
-  constructor(private readonly sink: () => PacketSink | undefined, private readonly mqtt5: boolean) {}
+  /** mqtt5: PUBLISH packets carry a (zero) property length; set on each connect */
+  constructor(private readonly sink: () => PacketSink | undefined, public mqtt5: boolean) {}
 
   /** Encodes one QoS 0 PUBLISH; it goes out at the end of this event-loop turn. */
   publish(topic: string, payload: string, retain: boolean): void {

@@ -130,16 +130,18 @@ test('bad writes publish nothing and each is logged with its topic and reason (Â
   for (const [, , re] of cases) await bridge.waitOutput(re);
   assert.equal(vebus.writes.length, writesBefore, 'no refused write reached vebus');
   assert.deepEqual(sub.messages, [], 'nothing is published for bad input');
-  // A retained W is performed once, as it passes (F); a bridge that subscribes later gets it
-  // flagged retained and must not perform it again (W8: dbus-mqtt did, on every reconnect).
+  // A retained W is never performed: on MQTT 5 (our default) it keeps its flag as it passes;
+  // a bridge that subscribes later gets it flagged retained too (W8: dbus-mqtt performed it on
+  // every reconnect). MQTT 3.1.1 is covered in retained-requests.test.ts.
+  const modeBefore = vebus.getValue('/Mode')!.value;
+  assert.notEqual(modeBefore, 4);
   await W('vebus/257/Mode', '{"value": 4}', { retain: true });
-  await waitUntil(() => vebus.getValue('/Mode')!.value === 4);
-  vebus.setValue('/Mode', 3, { signal: false });
+  await bridge.waitOutput(/ignored retained request on W\/c0619ab1f00d\/vebus\/257\/Mode/);
   const again = await startBridge(['--dbus', bus.address, '--broker', broker.url]);
   try {
     await again.waitOutput(/ignored retained request on W\/c0619ab1f00d\/vebus\/257\/Mode/);
     await sleep(200);
-    assert.equal(vebus.getValue('/Mode')!.value, 3, 'not performed again');
+    assert.equal(vebus.getValue('/Mode')!.value, modeBefore, 'not performed');
   } finally {
     await again.stop();
     await publish(broker.port, `W/${P}/vebus/257/Mode`, '', { retain: true }); // clear it from the broker

@@ -45,15 +45,15 @@ test('legacy mode: retained notifications, no republish while alive, empty retai
   const sub = await new Subscriber(broker.port, [`N/${P}/#`]).start();
   try {
     let r = await retained(P);
-    assert.equal(r.get(`N/${P}/keepalive`), '{"value":1}', 'retained marker on connect (K-P7)');
-    assert.equal(r.get(`N/${P}/system/0/Serial`), `{"value":"${P}"}`, 'serial = own portal ID (N8)');
+    assert.equal(r.get(`N/${P}/keepalive`), '{"value": 1}', 'retained marker on connect (K-P7)');
+    assert.equal(r.get(`N/${P}/system/0/Serial`), `{"value": "${P}"}`, 'serial = own portal ID (N8)');
     assert.equal(r.size, 2, 'nothing else before a keep-alive');
     await publish(broker.port, `R/${P}/keepalive`, '');
     await waitUntil(() => sub.messages.length >= 5);
     const topics = sub.messages.map((m) => m.topic);
     assert.deepEqual(topics, [...topics].sort(), 'published sorted by topic');
     r = await retained(P);
-    assert.equal(r.get(`N/${P}/battery/256/Soc`), '{"value":80.0}');
+    assert.equal(r.get(`N/${P}/battery/256/Soc`), '{"value": 80.0}');
     assert.equal(r.size, 2 + 5);
     sub.clear();
     await publish(broker.port, `R/${P}/keepalive`, '');
@@ -64,10 +64,10 @@ test('legacy mode: retained notifications, no republish while alive, empty retai
     sim.service('com.victronenergy.grid.x')!.setValue('/Ac/Power', 120, { signal: false });
     await publish(broker.port, `R/${P}/grid/30/Ac/Power`, '');
     await waitUntil(() => sub.messages.length === 2);
-    assert.equal((await retained(P)).get(`N/${P}/grid/30/Ac/Power`), '{"value":100.0}', 'read replies are not retained (R8)');
+    assert.equal((await retained(P)).get(`N/${P}/grid/30/Ac/Power`), '{"value": 100.0}', 'read replies are not retained (R8)');
     sim.service('com.victronenergy.grid.x')!.setValue('/Ac/Power', 150);
     await waitUntil(() => sub.messages.some((m) => m.topic === `N/${P}/grid/30/Ac/Power`));
-    assert.equal((await retained(P)).get(`N/${P}/grid/30/Ac/Power`), '{"value":150.0}', 'changes are retained');
+    assert.equal((await retained(P)).get(`N/${P}/grid/30/Ac/Power`), '{"value": 150.0}', 'changes are retained');
     await sim.removeService('com.victronenergy.grid.x');
     await waitUntil(() => sub.messages.some((m) => m.topic === `N/${P}/grid/30/Ac/Power` && m.payload === ''));
     await sleep(100);
@@ -106,7 +106,8 @@ test('odd keep-alive payloads still make the system alive with a full republish 
   const b = await startBridge(['--dbus', bus.address, '--broker', broker.url, '--portal-id', P]);
   const sub = await new Subscriber(broker.port, [`N/${P}/full_publish_completed`]).start();
   try {
-    for (const payload of ['not json', 'null', '[]', '{"keepalive-options": 5}', 'x'.repeat(1 << 20)]) {
+    // (up to the request size limit: 65536 bytes)
+    for (const payload of ['not json', 'null', '[]', '{"keepalive-options": 5}', 'x'.repeat(65536)]) {
       sub.clear();
       await sleep(1050); // the rate limit window
       await publish(broker.port, `R/${P}/keepalive`, payload);

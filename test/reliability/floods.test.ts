@@ -10,6 +10,7 @@ import { startPrivateBus, PrivateBus } from '../support/dbus-daemon';
 import { publish, startMosquitto, Broker, Subscriber } from '../support/mosquitto';
 import { startBridge, BridgeProcess } from '../support/bridge-process';
 import { sleep, waitUntil, startEngineFixture } from '../support/engine-fixture';
+import { residentBytes } from '../support/processes';
 
 const P = 'floodtest001';
 let bus: PrivateBus;
@@ -34,11 +35,6 @@ after(async () => {
   await bus?.stop();
 });
 
-function rssOf(pid: number): number {
-  const status = require('fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
-}
-
 async function flooder(): Promise<mqtt.MqttClient> {
   const c = mqtt.connect(broker.url, { clientId: 'flooder' });
   await new Promise<void>((resolve, reject) => { c.once('connect', () => resolve()); c.once('error', reject); });
@@ -51,7 +47,7 @@ test('10 000 R requests in a second: bounded D-Bus calls, flat memory, another c
   const c = await flooder();
   const pid = bridge.started.proc.pid!;
   try {
-    const rssBefore = rssOf(pid);
+    const rssBefore = residentBytes(pid);
     const callsBefore = svc.calls.GetValue ?? 0;
     const t0 = Date.now();
     for (let i = 0; i < 10000; i++) {
@@ -64,7 +60,7 @@ test('10 000 R requests in a second: bounded D-Bus calls, flat memory, another c
     await sleep(1500);
     const calls = (svc.calls.GetValue ?? 0) - callsBefore;
     assert.ok(calls > 0 && calls < 10000, `identical waiting reads share one D-Bus call (${calls} GetValue calls for 10 000 requests)`);
-    const grown = rssOf(pid) - rssBefore;
+    const grown = residentBytes(pid) - rssBefore;
     assert.ok(grown < 64 * 1024 * 1024, `resident memory grew by ${Math.round(grown / 1024)} kB`);
   } finally {
     c.end(true);

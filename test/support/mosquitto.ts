@@ -89,12 +89,16 @@ export class Subscriber {
   private buf = '';
   private waiters: Array<() => void> = [];
 
-  /** keepEarly: keep what arrived while subscribing (retained messages) instead of clearing it */
-  constructor(private port: number, private topics: string[], private keepEarly = false) {}
+  /**
+   * keepEarly: keep what arrived while subscribing (retained messages) instead of clearing it.
+   * asPublished: MQTT 5 with retain-as-published, so live messages show their retain flag too.
+   */
+  constructor(private port: number, private topics: string[], private keepEarly = false, private asPublished = false) {}
 
   async start(): Promise<this> {
     const probe = `gxtest/probe/${process.pid}/${Math.random().toString(16).slice(2)}`;
     const args = ['-h', '127.0.0.1', '-p', String(this.port), '-N', '-F', '%r\t%t\t%p\x1e'];
+    if (this.asPublished) args.push('-V', 'mqttv5', '--retain-as-published');
     for (const t of [...this.topics, probe]) args.push('-t', t);
     this.proc = spawn('mosquitto_sub', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (c: Buffer) => this.onData(c));

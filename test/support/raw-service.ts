@@ -18,10 +18,14 @@ export class RawService {
   bus!: dbus.MessageBus;
   /** reply to GetItems: a function so a test can delay, fail or change it */
   onGetItems: (msg: Msg) => void = (msg) => this.reply(msg, 'a{sa{sv}}', [this.items]);
-  /** reply to GetValue (default: the item's Value, else UnknownObject) */
+  /** GetValue answers for paths that are no items (sub-trees: a{sv} of relative paths) */
+  extraValues: Record<string, InstanceType<typeof Variant>> = {};
+  /** reply to GetValue (default: extraValues, else the item's Value, else UnknownObject) */
   onGetValue: (msg: Msg) => void = (msg) => {
+    const extra = this.extraValues[msg.path as string];
     const it = this.items[msg.path as string];
-    if (it) this.reply(msg, 'v', [it.Value]);
+    if (extra) this.reply(msg, 'v', [extra]);
+    else if (it) this.reply(msg, 'v', [it.Value]);
     else this.error(msg, 'org.freedesktop.DBus.Error.UnknownObject', 'no such path');
   };
   /** false: never answer any call (a hung service) */
@@ -119,6 +123,24 @@ export function valuesDict(values: Record<string, InstanceType<typeof Variant>>)
   const out: ItemDict = {};
   for (const [p, v] of Object.entries(values)) out[p] = { Value: v };
   return out;
+}
+
+/**
+ * Lets this process send NaN and ±Infinity doubles, as services written with dbus-python do
+ * (velib), where dbus-next refuses them. Only the sending check is relaxed; the bytes on the
+ * bus are ordinary IEEE doubles.
+ */
+export function allowNonFiniteDoubles(): void {
+  const marshallers = require('dbus-next/lib/marshallers') as { MakeSimpleMarshaller: (sig: string) => { check: (d: unknown) => void } };
+  const make = marshallers.MakeSimpleMarshaller;
+  if ((make as { relaxed?: boolean }).relaxed) return;
+  const relaxed = (sig: string) => {
+    const m = make(sig);
+    if (sig === 'd') m.check = (d: unknown) => { if (typeof d !== 'number') throw new Error(`Data: ${String(d)} was not of type number`); };
+    return m;
+  };
+  (relaxed as { relaxed?: boolean }).relaxed = true;
+  marshallers.MakeSimpleMarshaller = relaxed;
 }
 
 export { Variant };

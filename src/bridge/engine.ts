@@ -271,11 +271,13 @@ export class GxEngine extends EventEmitter implements EngineHost {
   /**
    * An MQTT request (R/W). Never throws: problems are logged with the topic and the reason.
    * Retained requests are ignored so that a retained W is never performed again (W8). A
-   * payload over MAX_REQUEST_PAYLOAD is dropped before it is decoded.
+   * payload over MAX_REQUEST_PAYLOAD is never decoded.
    */
   handleMqttRequest(topic: string, payload: Buffer | string, retain: boolean): void {
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-    if (size > MAX_REQUEST_PAYLOAD) {
+    // An oversized W goes on to the write path, which refuses it on its byte length with a
+    // result (writes.ts); anything else oversized is dropped here, unread.
+    if (size > MAX_REQUEST_PAYLOAD && !(topic.startsWith('W/') && !retain)) {
       this.log.warn(`ignored ${logText(topic)}: a payload of ${size} bytes is over the ${MAX_REQUEST_PAYLOAD}-byte limit (dropped unread)`);
       return;
     }

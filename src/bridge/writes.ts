@@ -6,6 +6,7 @@
 // coalesced per item (write-queue.ts). Unlike dbus-flashmq and dbus-mqtt every outcome is
 // reported: write-result events, gx-write's output, the log, and S/ replies (write-reply.ts).
 import { EngineHost, routeOf } from './engine-api';
+import { logText } from './log-text';
 import type { Service } from './item-cache';
 import type { ItemSource, SetValueOutcome } from './item-source';
 import type { JsonLiteral } from './json-literal';
@@ -171,7 +172,7 @@ export class Writes {
    */
   private report(r: WriteResult, reply?: ReplyTo, busError?: string): WriteResult {
     if (r.superseded) this.host.logger.debug(`write ${r.topic}: ${r.error}`);
-    else if (!r.ok) this.host.logger.warn(`write ${r.topic} refused: ${r.error}`);
+    else if (!r.ok) this.host.logger.warn(`write ${logText(r.topic)} refused: ${logText(r.error ?? '', 500)}`);
     this.host.emit('write-result', r);
     if (reply) {
       const text = r.code !== undefined ? successReply(reply, r.code) : errorReply(reply, busError ?? r.error ?? 'not written');

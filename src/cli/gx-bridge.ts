@@ -38,12 +38,13 @@ const USAGE = `usage: gx-bridge (--dbus <system|session|address|host:port> | --g
   --write-policy all|none|patterns   --write-patterns 'vebus/+/Hub4/#,settings/0/Settings/CGwacs/#'
                             (--write-patterns needs --write-policy patterns)
   --keepalive-seconds <n>   keep-alive window (default 60)
+  --log-limit <n>           warnings and errors logged per 10 s before the rest are counted only (default 20)
   --verbose                 debug logging`;
 
 const OPTIONS: OptionSpec = {
   values: ['dbus', 'gx', 'gx-username', 'gx-password', 'vrm-token', 'gx-ca', 'gx-keepalive-seconds', 'gx-stale-seconds',
     'print-gx-cert', 'broker', 'portal-id', 'mode', 'username', 'password', 'client-id', 'mqtt-version',
-    'ca', 'cert', 'key', 'topic-prefix', 'write-policy', 'write-patterns', 'keepalive-seconds'],
+    'ca', 'cert', 'key', 'topic-prefix', 'write-policy', 'write-patterns', 'keepalive-seconds', 'log-limit'],
   flags: ['insecure', 'gx-insecure', 'verbose', 'help'],
   short: { '-h': 'help' },
 };
@@ -89,7 +90,8 @@ function remoteTiming(keepaliveSeconds?: number, staleSeconds?: number): RemoteS
   return t;
 }
 
-type BridgeCommand = { kind: 'help' } | { kind: 'print-cert'; target: string } | { kind: 'run'; opts: GatewayOptions & { verbose: boolean } };
+type RunOptions = GatewayOptions & { verbose: boolean; logLimit: number };
+type BridgeCommand = { kind: 'help' } | { kind: 'print-cert'; target: string } | { kind: 'run'; opts: RunOptions };
 
 /** Reads the command line into gateway options; every mistake is a UsageError. */
 function bridgeOptions(argv: string[], warn: (m: string) => void, env: NodeJS.ProcessEnv): BridgeCommand {
@@ -157,10 +159,13 @@ function bridgeOptions(argv: string[], warn: (m: string) => void, env: NodeJS.Pr
     }
     : { dbus: { address: dbus! } };
   const versionText = optChoice(args, 'mqtt-version', ['auto', '5', '3.1.1'] as const, 'auto');
+  const logLimit = optNumber(args, 'log-limit') ?? 20;
+  if (!Number.isInteger(logLimit) || logLimit < 1) throw new UsageError('--log-limit must be a whole number of lines, at least 1');
   return {
     kind: 'run',
     opts: {
       verbose: args.options.has('verbose'),
+      logLimit,
       ...source,
       engine: {
         portalId,
@@ -191,8 +196,13 @@ async function main(): Promise<void> {
   const opts = cmd.opts;
   const mode = opts.engine!.mode;
   // the same flood limit as in Node-RED: a flood of bad requests is not a flood of log lines
-  const log = limitLogger(consoleLogger(opts.verbose, 'gx-bridge'));
-  const gw = new GxGateway({ ...opts, logger: log });
+  const log = limitLogger(consoleLogger(opts.verbose, 'gx-bridge'), opts.logLimit);
+  let gw: GxGateway;
+  try {
+    gw = new GxGateway({ ...opts, logger: log });
+  } catch (e) {
+    throw new UsageError((e as Error).message); // settings that cannot work (a bad GX URL, VRM without a user): nothing started
+  }
   let scanned: number | undefined;
   let portal: string | undefined;
   let announced = false;

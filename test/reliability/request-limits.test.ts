@@ -51,8 +51,18 @@ const logLines = (b: BridgeProcess, from: number) => b.output().slice(from).spli
 async function answers(portal: string): Promise<void> {
   const sub = await new Subscriber(broker.port, [`N/${portal}/battery/256/P7`]).start();
   try {
-    await publish(broker.port, `R/${portal}/battery/256/P7`, '');
-    await sub.waitFor(() => true, 30000);
+    // Asked again every second: while the bridge works through a flood, the broker may drop a
+    // QoS 0 request queued behind it (mosquitto keeps 1000 per client).
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      await publish(broker.port, `R/${portal}/battery/256/P7`, '');
+      try {
+        await sub.waitFor(() => true, 1000);
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+      }
+    }
   } finally {
     await sub.stop();
   }

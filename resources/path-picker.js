@@ -1,9 +1,11 @@
 // Path picker shared by the gx-notify, gx-read and gx-write editors (Node-RED serves this
 // folder at resources/@gx-bridge/node-red-gx/). It asks the runtime for the items the selected
 // gx-config node knows, one page at a time (GET gx-config/<id>/items?q=…&limit=… →
-// {total, items:[{path, device, value, text}], devices:[{device, service, name, count}]}), and
-// shows them grouped by device as soon as the field is clicked, filtered on the path, the
-// value's text and the device's name while typing. Any failure leaves a plain text box.
+// {total, items:[{path, device, value, text, label, unit, enum, writable}], devices:[{device,
+// service, name, kind, count}]}), and shows them grouped by device as soon as the field is
+// clicked, each with what the path catalogue calls it ("State of charge (%)"), filtered on the
+// path, its label and unit, the value's text and the device's name while typing. Any failure
+// leaves a plain text box. It also gives the nodes their default labels (labelOf).
 (function () {
     "use strict";
     if (window.GxBridgeEditor) { return; }
@@ -78,34 +80,55 @@
         return function (p) { return rx.test(p); };
     }
 
-    // The one place a row of the menu is drawn: an icon, the path (the matched part in bold), then
-    // the value and the service's text. A label column (catalogue names, units) goes in here.
+    // Appends s to el with the first occurrence of q (lower case) in bold.
+    function appendMarked(el, s, q) {
+        var idx = q ? s.toLowerCase().indexOf(q) : -1;
+        if (idx === -1) { $("<span>").text(s).appendTo(el); return; }
+        $("<span>").text(s.slice(0, idx)).appendTo(el);
+        $("<b>").text(s.slice(idx, idx + q.length)).appendTo(el);
+        $("<span>").text(s.slice(idx + q.length)).appendTo(el);
+    }
+
+    // "State of charge (%)": the catalogue's label of an item, with its unit.
+    function labelText(it) {
+        if (!it.label) { return ""; }
+        return it.unit ? it.label + " (" + it.unit + ")" : it.label;
+    }
+
+    // The one place a row of the menu is drawn: an icon, the path (the matched part in bold) and
+    // on the right the value; for an item a second, smaller line with the catalogue's label and
+    // unit on the left and the service's text (or the value's name) on the right, so that both
+    // fit the narrow menu.
     function renderRow(row, q, text) {
+        var item = row.kind === "item";
         var el = $("<div>", { "class": "gx-picker-row gx-picker-" + row.kind,
-            style: "display:flex; justify-content:space-between; gap:12px; white-space:nowrap;" +
-                (row.kind === "header" ? " font-weight:bold;" : "") + (row.kind === "more" ? " opacity:0.7; font-style:italic;" : "") });
-        var left = $("<span>", { style: "overflow:hidden; text-overflow:ellipsis;" +
-            (row.kind === "item" || row.kind === "group" ? " padding-left:14px;" : "") }).appendTo(el);
-        if (row.icon) { $("<i>", { "class": "fa " + row.icon, style: "opacity:0.6; margin-right:6px;" }).appendTo(left); }
-        var shown = row.title || row.path || "";
-        var idx = (q && row.kind !== "more") ? shown.toLowerCase().indexOf(q) : -1;
-        if (idx !== -1) {
-            $("<span>").text(shown.slice(0, idx)).appendTo(left);
-            $("<b>").text(shown.slice(idx, idx + q.length)).appendTo(left);
-            $("<span>").text(shown.slice(idx + q.length)).appendTo(left);
-        } else {
-            $("<span>").text(shown).appendTo(left);
+            style: "white-space:nowrap;" + (row.kind === "header" ? " font-weight:bold;" : "") +
+                (row.kind === "more" ? " opacity:0.7; font-style:italic;" : "") });
+        function line(extra) {
+            return $("<div>", { style: "display:flex; justify-content:space-between; gap:12px;" + (extra || "") }).appendTo(el);
         }
-        var right = $("<span>", { style: "opacity:0.65; font-family:monospace;" }).appendTo(el);
+        var first = line();
+        var left = $("<span>", { style: "overflow:hidden; text-overflow:ellipsis;" +
+            (item || row.kind === "group" ? " padding-left:14px;" : "") }).appendTo(first);
+        if (row.icon) { $("<i>", { "class": "fa " + row.icon, style: "opacity:0.6; margin-right:6px; width:12px;" }).appendTo(left); }
+        appendMarked($("<span>", { "class": "gx-picker-path" }).appendTo(left), row.title || row.path || "", row.kind !== "more" ? q : "");
+        var right = $("<span>", { style: "opacity:0.65; font-family:monospace;" }).appendTo(first);
         if (row.count !== undefined) {
             right.text(text("picker.count", { count: row.count }));
-        } else if (row.kind === "item") {
+        } else if (item) {
             $("<span>", { "class": "gx-picker-value" }).text(formatValue(row.value)).appendTo(right);
-            if (row.text !== undefined && row.text !== "" && row.text !== formatValue(row.value)) {
-                $("<span>", { "class": "gx-picker-text", style: "margin-left:8px; font-style:italic; font-family:inherit;" })
-                    .text(row.text).appendTo(right);
-            }
         }
+        if (!item) { return el; }
+        // the service's own text says it best ("57.04V", "Bulk"); else the catalogue's value name
+        var said = (row.text !== undefined && row.text !== "") ? row.text : (row["enum"] || "");
+        if (!row.label && (said === "" || said === formatValue(row.value))) { return el; }
+        var second = line(" font-size:0.85em; opacity:0.75; padding-left:32px;");
+        var lab = $("<span>", { "class": row.label ? "gx-picker-label" : "", style: "overflow:hidden; text-overflow:ellipsis;" }).appendTo(second);
+        appendMarked(lab, labelText(row), q);
+        if (said !== "" && said !== formatValue(row.value)) {
+            $("<span>", { "class": "gx-picker-text", style: "font-style:italic;" }).text(said).appendTo(second);
+        }
+        if (row.label) { el.attr("title", row.path + ": " + labelText(row)); }
         return el;
     }
 
@@ -151,7 +174,7 @@
             var header = {
                 kind: "header",
                 icon: "fa-cube",
-                title: d.name ? d.name + " (" + device + ")" : device,
+                title: (d.name || d.kind) ? (d.name || d.kind) + " (" + device + ")" : device,
                 path: kind === "tree" ? device + "/" : (kind === "filter" ? device + "/#" : device + "/"),
                 narrow: kind === "item",
                 count: d.count
@@ -178,7 +201,8 @@
                 return ea - eb || (a.path < b.path ? -1 : (a.path > b.path ? 1 : 0));
             });
             its.forEach(function (it) {
-                out.push({ kind: "item", path: it.path, value: it.value, text: it.text, icon: "fa-circle-o" });
+                out.push({ kind: "item", path: it.path, value: it.value, text: it.text, label: it.label, unit: it.unit,
+                    "enum": it["enum"], icon: it.writable ? "fa-pencil" : "fa-circle-o" });
             });
         });
         var more = page.total - page.items.length;
@@ -312,5 +336,50 @@
         load(false);
     }
 
-    window.GxBridgeEditor = { attach: attach, fetchPage: fetchPage, itemsUrl: itemsUrl, rows: rows, renderRow: renderRow };
+    // Default node labels from the path catalogue: labelOf(path) answers at once from what is
+    // known (undefined while unknown: the node shows its path), asks the runtime for new paths in
+    // batches, and redraws the gx nodes when the answer comes.
+    var LABEL_BATCH = 100;
+    var labels = Object.create(null);
+    var wanted = [];
+    var labelTimer = null;
+
+    function labelOf(target) {
+        if (typeof target !== "string") { return undefined; }
+        var t = target.trim().replace(/^\/+/, "");
+        if (t in labels) { return labels[t] || undefined; }
+        labels[t] = null; // asked once; null until the answer comes
+        if (!/^[^/#]+\/[^/#]+\/[^#]+$/.test(t)) { return undefined; }
+        wanted.push(t);
+        if (!labelTimer) { labelTimer = window.setTimeout(fetchLabels, 30); }
+        return undefined;
+    }
+
+    function fetchLabels() {
+        labelTimer = null;
+        var batch = wanted.splice(0, LABEL_BATCH);
+        if (wanted.length > 0) { labelTimer = window.setTimeout(fetchLabels, 30); }
+        if (batch.length === 0) { return; }
+        try {
+            $.getJSON("gx-catalogue/labels?" + batch.map(function (p) { return "p=" + encodeURIComponent(p); }).join("&"))
+                .done(function (data) {
+                    var changed = false;
+                    batch.forEach(function (t) {
+                        var l = (data && typeof data[t] === "string") ? data[t] : null;
+                        if (l) { changed = true; }
+                        labels[t] = l;
+                    });
+                    if (changed) { redrawGxNodes(); }
+                });
+        } catch (e) { /* no labels: the nodes show their paths */ }
+    }
+
+    function redrawGxNodes() {
+        try {
+            RED.nodes.eachNode(function (n) { if (/^gx-/.test(n.type)) { n.dirty = true; } });
+            RED.view.redraw();
+        } catch (e) { /* the editor is not ready */ }
+    }
+
+    window.GxBridgeEditor = { attach: attach, fetchPage: fetchPage, itemsUrl: itemsUrl, rows: rows, renderRow: renderRow, labelOf: labelOf };
 })();

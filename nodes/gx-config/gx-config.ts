@@ -4,6 +4,7 @@ import { GxConfigController, GxConfigCredentials, GxConfigDef } from '../../src/
 import { GxConfigNode, NodeAPI, NodeDef, nodeLogger } from '../../src/nodes/red';
 import { TlsOptions } from '../../src/mqtt/broker-link';
 import { listQueryOf } from '../../src/nodes/item-listing';
+import { nodeLabels } from '../../src/nodes/node-label';
 
 interface TlsConfigNode {
   addTLSOptions(opts: Record<string, unknown>): void;
@@ -45,5 +46,11 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     res.json(node.controller.listItems(listQueryOf(req.query as Record<string, unknown>)));
+  });
+
+  // The palette nodes' default labels from the path catalogue (no GX needed): ?p=<path>&p=…
+  // → {"<path>": "Battery: State of charge" | null}. The editor asks once per path it draws.
+  RED.httpAdmin.get('/gx-catalogue/labels', RED.auth.needsPermission('gx-config.read'), (req, res) => {
+    res.json(nodeLabels((req.query as Record<string, unknown>).p));
   });
 };

@@ -11,6 +11,8 @@ interface Def extends PaletteDef {
   initial?: boolean | string;
   changesOnly?: boolean | string;
   revealSecrets?: boolean | string;
+  /** ms; '' or 0 = every change */
+  rateLimit?: number | string;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -32,15 +34,26 @@ export = function register(RED: NodeAPI): void {
         filter: def.filter ?? '#',
         when: def.when === 'alive' ? 'alive' : 'always',
         initial: flag(def.initial),
-        changesOnly: flag(def.changesOnly),
+        // on unless the node says otherwise (flows from before the option default was on saved false)
+        changesOnly: flag(def.changesOnly, true),
         payloadMode: def.payloadMode === 'object' ? 'object' : 'value',
         revealSecrets: flag(def.revealSecrets),
+        minIntervalMs: rateLimitOf(def.rateLimit),
       }, (msg) => this.send(msg as never));
+      (this as Node & { controller?: NotifyController }).controller = controller; // for tests and tools, as gx-config's
     } catch (e) {
-      status.set(Status.failed('bad filter'));
+      status.set(Status.failed(/rate limit/.test((e as Error).message) ? 'bad rate limit' : 'bad filter'));
       this.error((e as Error).message);
       return;
     }
   }
   RED.nodes.registerType('gx-notify', GxNotify as never);
 };
+
+/** The rate limit in ms ('' or 0: off); a value that is no number of ms is refused on deploy. */
+function rateLimitOf(v: unknown): number {
+  if (v === undefined || v === null || v === '') return 0;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`the rate limit must be a number of milliseconds (empty or 0 = every change), not '${String(v)}'`);
+  return n;
+}

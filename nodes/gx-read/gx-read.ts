@@ -1,4 +1,5 @@
 // gx-read: reads an item or a sub-tree on input.
+import { DESCRIPTIVE_KEYS } from '../../src/nodes/item-message';
 import { ReadController } from '../../src/nodes/read-controller';
 import { attachToConfig, flag, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
 import { count, Status } from '../../src/nodes/status';
@@ -22,8 +23,13 @@ export = function register(RED: NodeAPI): void {
     this.on('input', (msg, send, done) => {
       status.set(Status.busy('reading'));
       controller.read(msg.topic).then((items) => {
-        // one message per item, each a copy of the input with topic, payload and gx replaced
-        send([items.map((m) => ({ ...RED.util.cloneMessage(msg), ...m }))]);
+        // one message per item, each a copy of the input with topic, payload and gx replaced;
+        // text, label, unit and enum are this item's or absent (never the input's, e.g. from gx-notify)
+        send([items.map((m) => {
+          const copy = RED.util.cloneMessage(msg) as Record<string, unknown>;
+          for (const k of DESCRIPTIVE_KEYS) delete copy[k];
+          return { ...copy, ...m };
+        })]);
         status.set(Status.ok(count(items.length, 'item')));
         done();
       }, (err: Error) => {

@@ -1,44 +1,159 @@
 // gx-write: writes msg.payload to an item and reports the outcome: every write, failed or
 // not, sends its result message; a failure also goes to done(err) (Catch nodes, or Node-RED's
-// log once when there is no Catch node).
-import { WriteController } from '../../src/nodes/write-controller';
-import { attachToConfig, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
-import { Status } from '../../src/nodes/status';
+// log once when there is no Catch node). With "repeat every N s" the value is written again
+// every N s until a stop message, a redeploy, the hold time without a new value, or the GX
+// going away (src/nodes/setpoint-keeper.ts).
+import type { NodeMessage } from 'node-red';
+import { WriteController, FlowWriteResult, valueOf } from '../../src/nodes/write-controller';
+import { attachToConfig, flag, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
+import { Hold, SetpointKeeper, StopReason } from '../../src/nodes/setpoint-keeper';
+import { NodeStatus, Status, STATUS_MAX } from '../../src/nodes/status';
+import { keeperOptionsOf, holdStatusText, KeeperDef } from '../../src/nodes/write-repeat';
 
 /** How long a redeploy waits for a write in flight before the node closes. */
 const CLOSE_WAIT_MS = 5000;
 
+interface Def extends PaletteDef, KeeperDef {
+  path?: string;
+}
+
+interface HoldContext {
+  /** a copy of the message that started the hold: repeat results and errors refer to it */
+  msg: NodeMessage;
+}
+
 export = function register(RED: NodeAPI): void {
-  function GxWrite(this: Node, def: PaletteDef & { path?: string }) {
+  function GxWrite(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
+    const node: Node = this as Node; // the keeper's hooks run outside the input handler
     const status = statusOf(this);
-    const config = attachToConfig(RED, this, def, status);
+    let connection: NodeStatus | undefined;
+    let keeper: SetpointKeeper<HoldContext> | undefined;
+    const showHolds = (): boolean => {
+      const holds = keeper?.holds ?? [];
+      if (holds.length === 0 || (connection && connection.fill !== 'green')) return false;
+      status.set(holds.some((h) => h.failures > 0) ? Status.failed('repeat failed') : Status.ok(holdStatusText(holds)));
+      return true;
+    };
+    const config = attachToConfig(RED, this, def, status, {
+      onStatus: (s) => {
+        connection = s;
+        if (!showHolds()) status.set(s);
+      },
+    });
     if (!config?.engine) return;
-    const controller = new WriteController(config.engine, def.path ?? '');
-    const inFlight = new Set<Promise<void>>();
+    const engine = config.engine;
+    const controller = new WriteController(engine, def.path ?? '');
+    const inFlight = new Set<Promise<unknown>>();
+    const track = <T>(p: Promise<T>): Promise<T> => {
+      const tracked = config.trackWrite(p);
+      inFlight.add(tracked);
+      const forget = () => inFlight.delete(tracked);
+      tracked.then(forget, forget);
+      return tracked;
+    };
+
+    let settingsError: string | undefined;
+    const keeperOpts = (() => {
+      try {
+        return keeperOptionsOf(def);
+      } catch (e) {
+        settingsError = (e as Error).message;
+        return undefined;
+      }
+    })();
+    if (settingsError) {
+      status.set(Status.failed('bad repeat setting'));
+      this.error(settingsError);
+    }
+    const repeatOutput = flag(def.repeatOutput);
+    if (keeperOpts) {
+      keeper = new SetpointKeeper<HoldContext>(engine, keeperOpts, {
+        write: (addr, lit) => track(controller.writeTo(addr, lit)),
+        repeated: (h, r) => {
+          if (repeatOutput) node.send({ ...RED.util.cloneMessage(h.context.msg), payload: r, repeat: h.repeats } as NodeMessage);
+          else node.debug(`repeat ${h.repeats} of ${describe(h)}: ${r.ok ? 'written' : r.error}`);
+        },
+        failing: (h, r) => {
+          // once per run of failures: a result message (unless every repeat sends one), the status, Catch/log
+          if (!repeatOutput) node.send({ ...RED.util.cloneMessage(h.context.msg), payload: r, repeat: h.repeats } as NodeMessage);
+          node.error(`repeating ${describe(h)} failed: ${r.error}; trying again every ${keeperOpts.repeatMs / 1000} s, ` +
+            `${keeperOpts.maxFailures ?? 3} failures in a row end the hold`, h.context.msg);
+        },
+        ended: (h, reason) => ended(h, reason),
+        changed: () => { showHolds(); },
+      });
+    }
+
+    function describe(h: Hold<HoldContext>): string {
+      return `${short(h.value)} to ${h.key}`;
+    }
+
+    function ended(h: Hold<HoldContext>, reason: StopReason): void {
+      const why: Partial<Record<StopReason, [NodeStatus, string]>> = {
+        expired: [Status.idle('hold expired'), `no new value for ${keeperOpts!.holdMs / 1000} s: stopped repeating ${describe(h)}; ` +
+          'the GX falls back to its own control until a new value arrives'],
+        failed: [Status.failed('hold failed'), `stopped repeating ${describe(h)} after ${h.failures} failed writes in a row ` +
+          `(last: ${h.lastError}); send a new value to hold again`],
+        'service-gone': [Status.failed('device gone'), `stopped repeating ${describe(h)}: its service ${h.service} left the bus; ` +
+          'send a new value to hold again'],
+        'gx-gone': [Status.failed('GX gone'), `stopped repeating ${describe(h)}: the connection to the GX went away; ` +
+          'it does not resume by itself, send a new value to hold again'],
+      };
+      const w = why[reason];
+      if (w) node.warn(w[1]);
+      if (!showHolds()) status.set(w ? w[0] : Status.idle('stopped'));
+    }
+
     this.on('input', (msg, send, done) => {
+      if (settingsError) {
+        const result = controller.failed(undefined, settingsError);
+        send({ ...msg, payload: result });
+        done(new Error(settingsError));
+        return;
+      }
+      const m = msg as NodeMessage & { stop?: unknown };
+      if (m.stop === true || (keeper && msg.payload !== undefined && valueOf(msg.payload) === null)) {
+        // a stop: of the item the message names, or of every hold when it names none
+        const t = controller.target(msg.topic);
+        const stopped = keeper ? keeper.stop(t.addr) : [];
+        const result: Record<string, unknown> = { ok: true, stopped: stopped.length, source: 'flow' };
+        if (t.addr) {
+          const r = controller.failed(t.addr, '');
+          result.topic = r.topic;
+          result.path = r.path;
+        }
+        send({ ...msg, payload: result });
+        if (!showHolds()) status.set(Status.idle(stopped.length > 0 ? 'stopped' : 'nothing held'));
+        done();
+        return;
+      }
       status.set(Status.busy('writing'));
-      const write = config.trackWrite(controller.write(msg.topic, msg.payload)).then((result) => {
+      const prepared = controller.prepare(msg.topic, msg.payload);
+      const write: Promise<FlowWriteResult> = prepared.ok ? track(controller.writeTo(prepared.addr, prepared.lit)) : Promise.resolve(prepared.result);
+      write.then((result) => {
         send({ ...msg, payload: result });
         if (result.ok) {
-          status.set(Status.ok(`written ${shortValue(result.value)}`));
+          if (keeper && prepared.ok) keeper.hold(prepared.addr, prepared.lit, result, { msg: RED.util.cloneMessage(msg) });
+          if (!showHolds()) status.set(Status.ok(`written ${short(result.value)}`));
           done();
         } else {
+          // a new value that could not be written ends the item's hold: the old value is not the one wanted
+          if (keeper && prepared.ok) keeper.drop(prepared.addr);
           status.set(Status.failed('write failed'));
           done(new Error(result.topic ? `write to ${result.topic} failed: ${result.error}` : `write failed: ${result.error}`));
         }
       }, (err: Error) => {
         // not expected (the controller turns failures into results), but never silent
-        const result = { ok: false, error: err.message, source: 'flow' };
-        send({ ...msg, payload: result });
+        if (keeper && prepared.ok) keeper.drop(prepared.addr);
+        send({ ...msg, payload: { ok: false, error: err.message, source: 'flow' } });
         status.set(Status.failed('write failed'));
         done(err);
       }).catch((e: Error) => this.error(e.message));
-      inFlight.add(write);
-      write.finally(() => inFlight.delete(write));
     });
-    // a redeploy during a write: the write completes and reports before the node goes
+    // a redeploy during a write: the write completes and reports before the node goes; holds end
     this.on('close', (_removed: boolean, done: () => void) => {
+      keeper?.close();
       if (inFlight.size === 0) return done();
       const timer = setTimeout(done, CLOSE_WAIT_MS);
       Promise.allSettled([...inFlight]).then(() => {
@@ -50,12 +165,12 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType('gx-write', GxWrite as never);
 };
 
-function shortValue(v: unknown): string {
+function short(v: unknown): string {
   let s: string;
   try {
     s = JSON.stringify(v) ?? String(v);
   } catch {
     s = String(v);
   }
-  return s;
+  return s.length > STATUS_MAX ? s.slice(0, STATUS_MAX) : s;
 }

@@ -23,6 +23,8 @@ export interface ReadItem {
   value: unknown;
   min?: unknown;
   max?: unknown;
+  /** the service's own text for the current value ("52.10V", "Bulk"), when it gave one */
+  text?: string;
 }
 
 export interface ReadOptions {
@@ -46,6 +48,7 @@ export function readItemOf(service: Service, item: Item): ReadItem {
     value: toPlain(item.sig, item.value),
     min: item.min ? toPlain(item.min.signature, item.min.value) : undefined,
     max: item.max ? toPlain(item.max.signature, item.max.value) : undefined,
+    text: item.text,
   };
 }
 

@@ -1,9 +1,11 @@
 // The live items of a gx-config node for the editors' path picker (GET gx-config/<id>/items):
-// filtered on the path, the service's text for the value and the device's name, sorted by
-// device, one page at a time with the total, and never a masked setting in clear (J4).
+// filtered on the path, the catalogue's label and unit, the service's text for the value and
+// the device's name, sorted by device, one page at a time with the total, and never a masked
+// setting in clear (J4), neither its value nor its text.
 import type { GxEngine } from '../bridge/engine';
 import type { Item, Service } from '../bridge/item-cache';
 import { isMaskedSetting, toPlain } from '../bridge/payload';
+import { describePath, matchesQuery, serviceTypeLabel } from '../catalogue';
 
 export const LIST_LIMIT_DEFAULT = 100;
 export const LIST_LIMIT_MAX = 1000;
@@ -12,7 +14,10 @@ const MASK = '******';
 const VALUE_MAX = 100;
 
 export interface ListQuery {
-  /** case-insensitive text found in the path, the value's text or the device's name */
+  /**
+   * case-insensitive text found in the path, the value's text or the device's name; or words
+   * that all occur in the path, its catalogue label and unit, or the kind of device
+   */
   q?: string;
   offset?: number;
   limit?: number;
@@ -26,6 +31,14 @@ export interface ListedItem {
   value: unknown;
   /** the service's own text for the value ("52.10V"), when it gave one */
   text?: string;
+  /** the catalogue's label of the path ("State of charge"), when it knows the path */
+  label?: string;
+  /** the catalogue's unit of the value ("%") */
+  unit?: string;
+  /** the catalogue's name of the current value of an enumeration ("Bulk") */
+  enum?: string;
+  /** the catalogue says the path is meant to be written (a hint; the write policy decides) */
+  writable?: true;
 }
 
 export interface ListedDevice {
@@ -35,6 +48,8 @@ export interface ListedDevice {
   service: string;
   /** /CustomName, else /ProductName, when the service has one */
   name?: string;
+  /** the kind of device ("Battery", "VE.Bus inverter/charger"), when the catalogue knows the type */
+  kind?: string;
   /** matching items of this device (on all pages) */
   count: number;
 }
@@ -79,29 +94,47 @@ export function listItems(engine: GxEngine | undefined, query: ListQuery = {}): 
     const paths = [...service.items.values()].filter((it) => !service.isBlocked(it))
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     for (const item of paths) {
-      const listed = listedItem(service, item);
-      if (q && !deviceHit && !listed.path.toLowerCase().includes(q) && !(listed.text ?? '').toLowerCase().includes(q)) continue;
+      if (q && !deviceHit && !itemMatches(service, item, q)) continue;
       count++;
-      if (total >= offset && items.length < limit) items.push(listed);
+      if (total >= offset && items.length < limit) items.push(listedItem(service, item));
       total++;
     }
-    if (count > 0) devices.push({ device, service: service.name, name, count });
+    if (count > 0) {
+      const d: ListedDevice = { device, service: service.name, count };
+      if (name !== undefined) d.name = name;
+      const kind = serviceTypeLabel(service.type);
+      if (kind !== undefined) d.kind = kind;
+      devices.push(d);
+    }
   }
   return { ...empty, total, items, devices };
 }
 
+/** q (lower case) in the full path or the value's text, or its words in the path's description. */
+function itemMatches(service: Service, item: Item, q: string): boolean {
+  if (`${service.routingKey}${item.path}`.toLowerCase().includes(q)) return true;
+  // a masked setting's text is "******" here: never searched
+  if (item.text && !isMaskedSetting(service.type, item.path) && item.text.toLowerCase().includes(q)) return true;
+  return matchesQuery(service.type, item.path, q);
+}
+
 function listedItem(service: Service, item: Item): ListedItem {
   const path = `${service.routingKey}${item.path}`;
-  let value = toPlain(item.sig, item.value);
+  const plain = toPlain(item.sig, item.value);
   let text = item.text;
-  if (isMaskedSetting(service.type, item.path) && typeof value === 'string') {
-    value = MASK;
-    text = text === undefined ? undefined : MASK;
-  } else {
-    value = displayValue(value);
-  }
+  const masked = isMaskedSetting(service.type, item.path);
+  if (masked) text = text === undefined ? undefined : MASK; // the text would show the secret
+  const value = masked && typeof plain === 'string' ? MASK : displayValue(plain);
   const out: ListedItem = { path, device: service.routingKey, value };
   if (text !== undefined && text !== '') out.text = text;
+  const d = describePath(service.type, item.path);
+  if (d) {
+    out.label = d.label;
+    if (d.unit !== undefined) out.unit = d.unit;
+    const name = masked ? undefined : d.enum?.(plain);
+    if (name !== undefined) out.enum = name;
+    if (d.writable) out.writable = true;
+  }
   return out;
 }
 

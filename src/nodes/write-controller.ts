@@ -3,7 +3,7 @@
 // configured path wins over msg.topic. Every outcome is a WriteResult, failures included:
 // a bad topic, a missing or unwritable payload, no D-Bus, no portal ID.
 import { GxEngine, WriteResult } from '../bridge/engine';
-import { JsonSyntaxError, literalFromJs } from '../bridge/json-literal';
+import { JsonLiteral, JsonSyntaxError, literalFromJs } from '../bridge/json-literal';
 import type { ItemAddress } from '../bridge/topics';
 import { noPortal } from './read-controller';
 import { targetOf } from './target';
@@ -11,35 +11,59 @@ import { targetOf } from './target';
 /** A write's outcome as gx-write outputs it: without topic and path when no item was named. */
 export type FlowWriteResult = Omit<WriteResult, 'topic' | 'path'> & { topic?: string; path?: string };
 
+/** A message understood: the item and the value to write, or the failure that says why not. */
+export type PreparedWrite =
+  | { ok: true; addr: ItemAddress; lit: JsonLiteral }
+  | { ok: false; result: FlowWriteResult };
+
 export class WriteController {
   constructor(private readonly engine: GxEngine, private readonly path: string) {}
 
   async write(msgTopic: unknown, payload: unknown): Promise<FlowWriteResult> {
-    let addr: ItemAddress | undefined;
-    const failed = (error: string): FlowWriteResult => {
-      const r: FlowWriteResult = { ok: false, error, source: 'flow' };
-      const portal = this.engine.portalId;
-      if (addr && portal) r.topic = `W/${portal}/${addr.type}/${addr.instance}${addr.path}`;
-      if (addr) r.path = addr.path;
-      return r;
-    };
+    const p = this.prepare(msgTopic, payload);
+    return p.ok ? this.writeTo(p.addr, p.lit) : p.result;
+  }
+
+  /** The item a message names (the configured path wins), or why it names none. */
+  target(msgTopic: unknown): { addr?: ItemAddress; error?: string } {
     try {
-      addr = targetOf(msgTopic, this.path, this.engine.portalId);
+      return { addr: targetOf(msgTopic, this.path, this.engine.portalId) };
     } catch (e) {
-      return failed((e as Error).message);
+      return { error: (e as Error).message };
     }
-    if (payload === undefined) return failed('msg.payload is missing: send the value, or {"value": …}');
-    const value = isValueObject(payload) ? payload.value : payload;
-    let lit;
+  }
+
+  prepare(msgTopic: unknown, payload: unknown): PreparedWrite {
+    const t = this.target(msgTopic);
+    if (!t.addr) return { ok: false, result: this.failed(undefined, t.error!) };
+    const addr = t.addr;
+    if (payload === undefined) return { ok: false, result: this.failed(addr, 'msg.payload is missing: send the value, or {"value": …}') };
     try {
-      lit = literalFromJs(value);
+      return { ok: true, addr, lit: literalFromJs(valueOf(payload)) };
     } catch (e) {
-      return failed(`cannot write that value: ${e instanceof JsonSyntaxError ? e.message : String(e)}`);
+      return { ok: false, result: this.failed(addr, `cannot write that value: ${e instanceof JsonSyntaxError ? e.message : String(e)}`) };
     }
-    if (this.engine.sourceState !== 'connected') return failed(`not connected to D-Bus (${this.engine.sourceState})`);
-    if (!this.engine.portalId) return failed(noPortal);
+  }
+
+  /** One write through the engine's write path (policy, types, min/max, limits), as every write. */
+  async writeTo(addr: ItemAddress, lit: JsonLiteral): Promise<FlowWriteResult> {
+    if (this.engine.sourceState !== 'connected') return this.failed(addr, `not connected to D-Bus (${this.engine.sourceState})`);
+    if (!this.engine.portalId) return this.failed(addr, noPortal);
     return this.engine.writeLiteral(addr, lit, 'flow');
   }
+
+  failed(addr: ItemAddress | undefined, error: string): FlowWriteResult {
+    const r: FlowWriteResult = { ok: false, error, source: 'flow' };
+    const portal = this.engine.portalId;
+    if (addr && portal) r.topic = `W/${portal}/${addr.type}/${addr.instance}${addr.path}`;
+    if (addr) r.path = addr.path;
+    return r;
+  }
+}
+
+/** msg.payload, or the value of a `{value: …}` object as in an MQTT write request. */
+export function valueOf(payload: unknown): unknown {
+  return isValueObject(payload) ? payload.value : payload;
 }
 
 function isValueObject(p: unknown): p is { value: unknown } {

@@ -1,6 +1,7 @@
 // The one-command demo (`npm start` → dist/src/cli/demo.js) end to end, as a user meets it: the
 // Node-RED editor in headless Chromium (palette, gx-write's path picker against the live
-// simulator, deploy, debug sidebar; screenshot in test-artifacts/editor.png), the demo's MQTT
+// simulator with the catalogue's labels, search by label, default node labels, gx-write's repeat
+// settings, deploy, debug sidebar; screenshots in test-artifacts/*.png), the demo's MQTT
 // broker with mosquitto_sub/mosquitto_pub (a keep-alive gives a full publish), and Ctrl-C
 // (SIGINT) leaving nothing of its own running.
 import { after, before, test } from 'node:test';
@@ -215,8 +216,23 @@ test('the editor: the five nodes, gx-write path picker on the live simulator, de
     assert.ok(suggestions.every((s) => s.includes('vebus/257/Hub4')), `only matching paths: ${suggestions.join(' | ')}`);
     assert.match(await menu.locator('.gx-picker-header').first().textContent() ?? '', /^MultiPlus 48\/3000\/35-50 \(vebus\/257\)/,
       'grouped under the device, with its product name');
+    // the catalogue's label and unit beside the path; a pencil for a path meant to be written
+    assert.equal(await choice.locator('.gx-picker-label').textContent(), 'ESS AC power setpoint L1 (W)');
+    assert.equal(await choice.locator('.fa-pencil').count(), 1);
     await choice.click();
     assert.equal(await input.inputValue(), 'vebus/257/Hub4/L1/AcPowerSetpoint');
+    // the setpoint keeper: "Stop after" only shows once "Repeat every" is set
+    const repeat = page.locator('#node-input-repeat');
+    assert.equal(await repeat.inputValue(), '30', 'the demo holds its setpoint');
+    assert.equal(await page.locator('#node-input-hold').isVisible(), true);
+    await repeat.fill('');
+    await repeat.dispatchEvent('change');
+    assert.equal(await page.locator('#node-input-hold').isVisible(), false, 'no hold time without repeats');
+    await repeat.fill('0.5');
+    await repeat.dispatchEvent('change');
+    await page.waitForFunction(() => document.querySelector('#node-input-repeat')?.classList.contains('input-error'));
+    await repeat.fill('30');
+    await repeat.dispatchEvent('change');
     await page.locator('#node-input-name').fill('ESS grid setpoint (L1)');
     await page.locator('#node-dialog-ok').click();
     await input.waitFor({ state: 'detached' });
@@ -242,7 +258,7 @@ test('the editor: the five nodes, gx-write path picker on the live simulator, de
   });
 });
 
-test('the path picker opens with the live list grouped by device, filters on path, value text and device name, says how many more', async () => {
+test('the path picker opens with the live list grouped by device, with labels and units, filters on path, label, value text and device name, says how many more', async (t) => {
   await withEditor('picker', async (page) => {
     await editNode(page, 'gx-read', 'ESS settings');
     const input = page.locator('#node-input-path');
@@ -260,8 +276,30 @@ test('the path picker opens with the live list grouped by device, filters on pat
     assert.equal(await menu.locator('li:has(.gx-picker-item)').count(), 100, 'one page of items');
     assert.match(await menu.locator('.gx-picker-more').textContent() ?? '', new RegExp(`${total - 100} more items: type more to narrow`));
     assert.match(await hint.textContent() ?? '', new RegExp(`Showing 100 of ${total} matching items`));
+    // every device a header of its own, in order; items with the catalogue's label and unit
+    assert.equal(new Set(headers).size, headers.length, `one header per device: ${headers.join(' | ')}`);
+    const voltage = menu.locator('li', { hasText: 'battery/256/Dc/0/Voltage' }).first();
+    assert.equal(await voltage.locator('.gx-picker-label').textContent(), 'Voltage (V)');
+    assert.ok(await menu.locator('.gx-picker-label').count() > 50, 'most rows have a label');
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, 'picker.png') });
+    const listShot = path.join(ARTIFACTS, 'picker.png');
+    await page.screenshot({ path: listShot });
+    t.diagnostic(`screenshot of the path picker (the live list): ${listShot}`);
+    // search by label: words of the label, not of the path
+    await input.pressSequentially('state of charge', { delay: 20 });
+    await page.waitForFunction(() => /^\d+ matching items?\.$/.test(document.querySelector('#node-input-path-hint')?.textContent ?? ''));
+    const soc = menu.locator('li', { hasText: 'battery/256/Soc' }).first();
+    await soc.waitFor({ state: 'visible' });
+    assert.equal(await soc.locator('.gx-picker-label').textContent(), 'State of charge (%)');
+    assert.equal(await soc.locator('.gx-picker-label b').textContent(), 'State of charge', 'the words found, in bold');
+    const found = await menu.locator('li:has(.gx-picker-item)').allTextContents();
+    assert.ok(found.some((r) => r.includes('system/0/Dc/Battery/Soc') && r.includes('Battery state of charge (%)')), found.join(' | '));
+    assert.ok(found.length < 20, `the search narrowed ${total} items to ${found.length}`);
+    assert.ok((await menu.locator('.gx-picker-header').count()) >= 2, 'still grouped by device');
+    const searchShot = path.join(ARTIFACTS, 'picker-search.png');
+    await page.screenshot({ path: searchShot });
+    t.diagnostic(`screenshot of the path picker (search by label "state of charge"): ${searchShot}`);
+    await input.fill('');
     // the service's text for a value: shown beside it, and found when typed
     await input.pressSequentially('58.50V', { delay: 20 });
     await page.waitForFunction(() => /^\d+ matching items?\.$/.test(document.querySelector('#node-input-path-hint')?.textContent ?? ''));
@@ -277,6 +315,32 @@ test('the path picker opens with the live list grouped by device, filters on pat
     await menu.locator('li:has(.gx-picker-header)').first().click();
     assert.equal(await input.inputValue(), 'vebus/257/');
     await page.locator('#node-dialog-cancel').click();
+  });
+});
+
+test('nodes without a name show what their path is, from the catalogue; the path when it has no label', async (t) => {
+  await withEditor('labels', async (page) => {
+    const ids: string[] = await page.evaluate((server) => {
+      const RED = (window as any).RED;
+      const nodes = [
+        { id: 'lab0000000000001', type: 'gx-notify', name: '', server, filter: 'battery/+/Soc', x: 1100, y: 160, z: RED.workspaces.active(), wires: [[]] },
+        { id: 'lab0000000000002', type: 'gx-write', name: '', server, path: 'vebus/257/Hub4/L1/AcPowerSetpoint', x: 1100, y: 220, z: RED.workspaces.active(), wires: [[]] },
+        { id: 'lab0000000000003', type: 'gx-read', name: '', server, path: 'settings/0/Settings/CGwacs', x: 1100, y: 280, z: RED.workspaces.active(), wires: [[]] },
+      ];
+      RED.view.importNodes(nodes, { generateIds: false });
+      // where they were meant to go (an import puts them at the mouse), clear of the demo's nodes
+      nodes.forEach((n, i) => { const x = RED.nodes.node(n.id); x.x = 820; x.y = 200 + 60 * i; x.dirty = true; });
+      RED.view.redraw();
+      return nodes.map((n) => n.id);
+    }, ready.configNodeId);
+    const labelOf = (id: string) => page.locator(`[id="${id}"] .red-ui-flow-node-label`).first().textContent();
+    await page.waitForFunction((id) => document.querySelector(`[id="${id}"] .red-ui-flow-node-label`)?.textContent === 'Battery: State of charge', ids[0]);
+    assert.equal(await labelOf(ids[1]), 'vebus/257 ESS AC power setpoint L1');
+    assert.equal(await labelOf(ids[2]), 'settings/0/Settings/CGwacs', 'a sub-tree shows its path');
+    const shot = path.join(ARTIFACTS, 'node-labels.png');
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot of the default node labels: ${shot}`);
   });
 });
 

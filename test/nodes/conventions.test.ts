@@ -107,7 +107,7 @@ test('secrets: the pincode and the access-point password are masked in gx-notify
   await withAdminServer(async () => {
     await helper.load(NODES, [
       tab, cfg(),
-      { id: 'n', type: 'gx-notify', z: 'f1', server: 'cfg', filter: 'settings/0/Settings/#', initial: true, wires: [['masked']] },
+      { id: 'n', type: 'gx-notify', z: 'f1', server: 'cfg', filter: 'settings/0/Settings/#', initial: true, changesOnly: false, wires: [['masked']] },
       { id: 'nr', type: 'gx-notify', z: 'f1', server: 'cfg', filter: 'settings/0/Settings/#', initial: true, revealSecrets: true, wires: [['clear']] },
       { id: 'r', type: 'gx-read', z: 'f1', server: 'cfg', path: 'settings/0/Settings', wires: [['masked']] },
       { id: 'rr', type: 'gx-read', z: 'f1', server: 'cfg', path: 'settings/0/Settings/Ble/Service/Pincode', revealSecrets: true, wires: [['clear']] },
@@ -164,7 +164,8 @@ test('admin item list: filter on path, value text and device name, offset/limit 
     assert.deepEqual(byText.items.map((i: any) => [i.path, i.text]), [['vebus/257/Dc/0/Voltage', '52.10V']]);
     const byName = await get('?q=multiplus');
     assert.ok(byName.items.length >= 4 && byName.items.every((i: any) => i.device === 'vebus/257'), JSON.stringify(byName.items));
-    assert.deepEqual(byName.devices, [{ device: 'vebus/257', service: 'com.victronenergy.vebus.ttyO1', name: 'MultiPlus-II 48/5000', count: byName.total }]);
+    assert.deepEqual(byName.devices, [{ device: 'vebus/257', service: 'com.victronenergy.vebus.ttyO1', name: 'MultiPlus-II 48/5000',
+      kind: 'Inverter/charger', count: byName.total }]);
     assert.ok(!everything.items.some((i: any) => i.path.endsWith('/Interfaces/Mk2/Tunnel')), 'blocked paths are not offered (N6)');
   });
 });

@@ -72,14 +72,27 @@ test('every example is importable: valid JSON, Windows-safe names, a comment, ev
   for (const t of ['gx-notify', 'gx-read', 'gx-write', 'gx-keepalive']) assert.ok(used.has(t), `${t} appears in an example`);
 });
 
-test('ess-setpoint: the setpoint is written to vebus every 10 s', async () => {
+test('ess-setpoint: the setpoint is written and held by gx-write (repeat every 30 s, stop after 300 s); "GX control" ends the hold', async () => {
   const flow = example('ess-setpoint.json');
+  const writer = byName(flow, 'gx-write', 'ESS grid setpoint');
+  assert.deepEqual([writer.repeat, writer.hold], [30, 300], 'the keeper holds the setpoint, with the safety hold time');
+  assert.equal(byName(flow, 'inject', 'every minute').repeat, '60', 'the flow computes the setpoint every minute, within the hold time');
   await helper.load(NODES, flow);
   const vebus = sim.service('com.victronenergy.vebus.ttyO1')!;
   const before = vebus.writes.length;
+  const statuses: any[] = [];
+  helper.getNode(writer.id).on('call:status', (c: any) => statuses.push(c.args[0]));
   await waitUntil(() => vebus.writes.slice(before).some((w) => w.path === '/Hub4/L1/AcPowerSetpoint' && w.result === 0), 8000,
     'a setpoint write (the inject fires 2 s after deploy)');
+  await waitUntil(() => statuses.some((s) => /^hold 0 → \d\d:\d\d$/.test(s.text)), 2000, 'the node holds 0 W for 5 minutes');
   const results = collect(helper.getNode(byName(flow, 'debug', 'write result').id));
+  // a target button writes at once (the function runs on a change of target too)
+  helper.getNode(byName(flow, 'inject', 'export 1 kW').id).receive({ payload: Date.now() });
+  await waitUntil(() => results.some((m) => m.payload.ok && m.payload.value === -1000));
+  assert.equal(vebus.getValue('/Hub4/L1/AcPowerSetpoint')!.value, -1000);
+  await waitUntil(() => statuses.some((s) => /^hold -1000 → /.test(s.text)));
+  helper.getNode(byName(flow, 'inject', 'GX control').id).receive({ payload: Date.now() });
+  await waitUntil(() => results.some((m) => m.payload.stopped === 1), 2000, 'the hold ends');
   // the ESS mode button writes settings through the write policy
   helper.getNode(byName(flow, 'inject', 'ESS mode 3 (external control)').id).receive({ payload: 3 });
   await waitUntil(() => results.some((m) => m.payload.path === '/Settings/CGwacs/Hub4Mode' && m.payload.ok));

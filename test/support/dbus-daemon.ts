@@ -16,6 +16,8 @@ export interface PrivateBus {
   stop(): Promise<void>;
   /** Starts the daemon again at the same address(es) after stop() (fault tests). */
   restart(): Promise<void>;
+  /** Kills the daemon at once (SIGKILL): clients lose their connection without a NameOwnerChanged first. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -52,6 +54,14 @@ export async function startPrivateBus(opts: { tcp?: boolean; limits?: Record<str
     async restart() {
       if (started) await stopProcess(started.proc);
       await launch();
+    },
+    async kill() {
+      const proc = started?.proc;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.kill('SIGKILL');
+      });
     },
   };
 }

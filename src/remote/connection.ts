@@ -31,6 +31,11 @@ export interface RemoteGxOptions {
   rejectUnauthorized?: boolean;
   /** MQTT client ID (default: gx-bridge-remote-<random>) */
   clientId?: string;
+  /**
+   * with `vrm` / `vrm-ws`: this broker instead of the one derived from the portal ID (a proxy, a
+   * test broker); the VRM rules (login, CA, stale time) still apply
+   */
+  vrmUrl?: string;
 }
 
 export interface ResolvedConnection {
@@ -54,11 +59,10 @@ export function resolveConnection(o: RemoteGxOptions): ResolvedConnection {
   const target = (o.gx ?? '').trim();
   let url: string;
   let vrm = false;
-  if (target === 'vrm') {
-    url = vrmMqttUrl(portal);
-    vrm = true;
-  } else if (target === 'vrm-ws') {
-    url = vrmWebsocketUrl(portal);
+  if (target === 'vrm' || target === 'vrm-ws') {
+    const override = (o.vrmUrl ?? '').trim();
+    if (override && !/^(mqtts?|wss?):\/\/[^\s/]+/.test(override)) throw new Error(`'${redact(override)}' is not a broker URL for VRM`);
+    url = override || (target === 'vrm' ? vrmMqttUrl(portal) : vrmWebsocketUrl(portal));
     vrm = true;
   } else if (/^(mqtts?|wss?):\/\//.test(target)) {
     url = target;

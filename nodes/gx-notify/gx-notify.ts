@@ -2,6 +2,7 @@
 import { NotifyController } from '../../src/nodes/notify-controller';
 import { AliveStatus } from '../../src/nodes/alive-status';
 import { attachToConfig, configProblem, configOf, flag, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
+import { markStale } from '../../src/nodes/stale-mark';
 import { Status } from '../../src/nodes/status';
 
 interface Def extends PaletteDef {
@@ -35,7 +36,7 @@ export = function register(RED: NodeAPI): void {
         changesOnly: flag(def.changesOnly),
         payloadMode: def.payloadMode === 'object' ? 'object' : 'value',
         revealSecrets: flag(def.revealSecrets),
-      }, (msg) => this.send(msg as never));
+      }, (msg) => this.send(markStale(config.engine!, msg) as never));
     } catch (e) {
       status.set(Status.failed('bad filter'));
       this.error((e as Error).message);

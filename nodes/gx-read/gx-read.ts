@@ -1,6 +1,7 @@
 // gx-read: reads an item or a sub-tree on input.
 import { ReadController } from '../../src/nodes/read-controller';
 import { attachToConfig, flag, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
+import { markStale } from '../../src/nodes/stale-mark';
 import { count, Status } from '../../src/nodes/status';
 
 interface Def extends PaletteDef {
@@ -15,7 +16,8 @@ export = function register(RED: NodeAPI): void {
     const status = statusOf(this);
     const config = attachToConfig(RED, this, def, status);
     if (!config?.engine) return;
-    const controller = new ReadController(config.engine, def.path ?? '', {
+    const engine = config.engine;
+    const controller = new ReadController(engine, def.path ?? '', {
       payloadMode: def.payloadMode === 'object' ? 'object' : 'value',
       revealSecrets: flag(def.revealSecrets),
     });
@@ -23,7 +25,7 @@ export = function register(RED: NodeAPI): void {
       status.set(Status.busy('reading'));
       controller.read(msg.topic).then((items) => {
         // one message per item, each a copy of the input with topic, payload and gx replaced
-        send([items.map((m) => ({ ...RED.util.cloneMessage(msg), ...m }))]);
+        send([items.map((m) => ({ ...RED.util.cloneMessage(msg), ...markStale(engine, m) }))]);
         status.set(Status.ok(count(items.length, 'item')));
         done();
       }, (err: Error) => {

@@ -4,6 +4,7 @@
 import { WriteController } from '../../src/nodes/write-controller';
 import { attachToConfig, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
 import { Status } from '../../src/nodes/status';
+import { UnconfirmedLog, writtenStatus } from '../../src/nodes/write-outcome';
 
 /** How long a redeploy waits for a write in flight before the node closes. */
 const CLOSE_WAIT_MS = 5000;
@@ -16,12 +17,15 @@ export = function register(RED: NodeAPI): void {
     if (!config?.engine) return;
     const controller = new WriteController(config.engine, def.path ?? '');
     const inFlight = new Set<Promise<void>>();
+    const unconfirmed = new UnconfirmedLog((t) => this.warn(t));
     this.on('input', (msg, send, done) => {
       status.set(Status.busy('writing'));
       const write = config.trackWrite(controller.write(msg.topic, msg.payload)).then((result) => {
         send({ ...msg, payload: result });
         if (result.ok) {
-          status.set(Status.ok(`written ${shortValue(result.value)}`));
+          // "sent, not confirmed" (a GX over MQTT said nothing) is no failure: see write-outcome.ts
+          status.set(writtenStatus(result));
+          unconfirmed.note(result);
           done();
         } else {
           status.set(Status.failed('write failed'));
@@ -49,13 +53,3 @@ export = function register(RED: NodeAPI): void {
   }
   RED.nodes.registerType('gx-write', GxWrite as never);
 };
-
-function shortValue(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s;
-}

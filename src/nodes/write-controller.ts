@@ -5,7 +5,7 @@
 import { GxEngine, WriteResult } from '../bridge/engine';
 import { JsonSyntaxError, literalFromJs } from '../bridge/json-literal';
 import type { ItemAddress } from '../bridge/topics';
-import { noPortal } from './read-controller';
+import { noPortal, notConnected } from './read-controller';
 import { targetOf } from './target';
 
 /** A write's outcome as gx-write outputs it: without topic and path when no item was named. */
@@ -36,7 +36,7 @@ export class WriteController {
     } catch (e) {
       return failed(`cannot write that value: ${e instanceof JsonSyntaxError ? e.message : String(e)}`);
     }
-    if (this.engine.sourceState !== 'connected') return failed(`not connected to D-Bus (${this.engine.sourceState})`);
+    if (this.engine.sourceState !== 'connected') return failed(notConnected(this.engine));
     if (!this.engine.portalId) return failed(noPortal);
     return this.engine.writeLiteral(addr, lit, 'flow');
   }

@@ -132,6 +132,11 @@ export function explainTlsError(err: Error & { code?: string | number }, conn: R
     return `${err.message}: the GX's certificate is its own (Venus OS makes one per device, named ${GX_CERT_NAME}); ` +
       'save it once with `gx-bridge --print-gx-cert <gx-address>` and give that file as the CA (--gx-ca)';
   }
+  if ((code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN') && !conn.vrm) {
+    return `${err.message}: the GX's broker shows another certificate than the one given (pinned); a GX makes a new one ` +
+      'when it is reset, and another device has its own. If you trust the change, save it again (Fetch from the GX in the ' +
+      'gx-config node, `gx-bridge --print-gx-cert`) and compare its fingerprint with the GX\'s';
+  }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `${err.message}: the certificate is not for this host name`;
   if (code.startsWith('UNABLE_TO_') || code === 'CERT_HAS_EXPIRED') return `${err.message} (${code}): the broker's certificate is not trusted by the CA given`;
   return err.message;

@@ -96,7 +96,7 @@ function staleMsOf(def: SourceDef): number | undefined {
   const v = def.staleSeconds;
   if (v === undefined || String(v).trim() === '') return undefined;
   const s = Number(v);
-  if (!Number.isFinite(s) || s <= 0) throw new Error(`"GX not answering after" must be a positive number of seconds, not '${v}'`);
+  if (!Number.isFinite(s) || s <= 0) throw new Error(`"Stale after" must be a positive number of seconds, not '${v}'`);
   return s * 1000;
 }
 

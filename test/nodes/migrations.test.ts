@@ -10,14 +10,10 @@ import * as vm from 'vm';
 import { CONFIG_VERSION, migrate, MIGRATIONS, versionOf } from '../../src/nodes/migrations';
 import { editorScript } from '../../src/nodes/config-admin';
 import { vrmMqttUrl } from '../../src/remote';
-import { GxSimulator, loadFile } from '../../src/sim';
-import { DIST } from '../support/bridge-process';
-import { startPrivateBus, PrivateBus } from '../support/dbus-daemon';
-import { publish, startMosquitto, Broker, Subscriber } from '../support/mosquitto';
+import { publish, Subscriber } from '../support/mosquitto';
 import { waitUntil } from '../support/engine-fixture';
+import { EssGx, ROOT, startEssGx } from '../support/ess-gx';
 import { collect, helper, NODES, withAdminServer } from '../support/nr-helper';
-
-const ROOT = path.join(DIST, '..');
 const OLD_FLOW = path.join(ROOT, 'test', 'fixtures', 'flows', 'flows-before-sources.json');
 
 /** A gx-config as the previous release saved it: no version, no source, no topic prefix. */
@@ -65,24 +61,15 @@ test('the editor runs the same migrations and VRM broker names (the script the r
   assert.ok(!/sourceMappingURL/.test(editorScript()));
 });
 
-let bus: PrivateBus;
-let sim: GxSimulator;
-let broker: Broker;
+let ess: EssGx;
 
 before(async () => {
-  bus = await startPrivateBus();
-  broker = await startMosquitto();
-  sim = new GxSimulator({ address: bus.address });
-  for (const def of loadFile(path.join(ROOT, 'test', 'fixtures', 'scenarios', 'ess-gx.json'))) await sim.addService(def);
+  ess = await startEssGx();
 });
 
 afterEach(() => helper.unload());
 
-after(async () => {
-  await sim?.stop();
-  await broker?.stop();
-  await bus?.stop();
-});
+after(() => ess?.stop());
 
 test('a flows.json from before runs as it did: its gx-config nodes are D-Bus sources, notify, read, write, keep-alive and the broker work', async () => {
   const flow = JSON.parse(fs.readFileSync(OLD_FLOW, 'utf8')) as any[];
@@ -92,10 +79,10 @@ test('a flows.json from before runs as it did: its gx-config nodes are D-Bus sou
     assert.equal(c.source, undefined, 'saved before there was a choice');
     assert.equal(c.version, undefined);
     // what the user's machine has: here the private bus (as NODE_RED_DBUS_ADDRESS would give) and the test broker
-    c.dbusAddress = bus.address;
-    if (c.broker) c.broker = broker.url;
+    c.dbusAddress = ess.bus.address;
+    if (c.broker) c.broker = ess.broker.url;
   }
-  const sub = await new Subscriber(broker.port, ['N/#']).start();
+  const sub = await new Subscriber(ess.broker.port, ['N/#']).start();
   try {
     await withAdminServer(async () => {
       await helper.load(NODES, flow, { '9a41c3e0d2b57f11': { username: '', password: '' } });
@@ -117,12 +104,12 @@ test('a flows.json from before runs as it did: its gx-config nodes are D-Bus sou
       await waitUntil(() => results.length === 1, 5000, 'gx-write');
       assert.equal(results[0].payload.ok, true, results[0].payload.error);
       assert.equal(results[0].payload.confirmation, 'reply', 'D-Bus answered');
-      assert.equal(sim.service('com.victronenergy.settings')!.getValue('/Settings/CGwacs/AcPowerSetPoint')!.value, 30);
+      assert.equal(ess.sim.service('com.victronenergy.settings')!.getValue('/Settings/CGwacs/AcPowerSetPoint')!.value, 30);
       // the bridged one: its gx-keepalive keeps it alive, the broker gets the whole GX
       await sub.waitFor((m) => m.topic === 'N/c0619ab1f00d/full_publish_completed', 10000);
       await waitUntil(() => done.length === 1, 5000, 'gx-keepalive reported it');
-      await publish(broker.port, 'W/c0619ab1f00d/settings/0/Settings/CGwacs/AcPowerSetPoint', '{"value": 31}');
-      await waitUntil(() => sim.service('com.victronenergy.settings')!.getValue('/Settings/CGwacs/AcPowerSetPoint')!.value === 31, 5000, 'W');
+      await publish(ess.broker.port, 'W/c0619ab1f00d/settings/0/Settings/CGwacs/AcPowerSetPoint', '{"value": 31}');
+      await waitUntil(() => ess.sim.service('com.victronenergy.settings')!.getValue('/Settings/CGwacs/AcPowerSetPoint')!.value === 31, 5000, 'W');
       // the editor's item list works for it
       const items = await helper.request().get(`/gx-config/${mine.id}/items?q=cgwacs`).expect(200);
       assert.ok(items.body.total >= 4);

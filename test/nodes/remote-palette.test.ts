@@ -196,6 +196,7 @@ test('the GX goes quiet: every node shows it, messages carry msg.gx.stale, write
   await waitUntil(() => ['n', 'r', 'w'].every((id) => last(statuses[id]).fill === 'green'), 15000, 'green after SIGCONT');
   out.length = 0;
   helper.getNode('r').receive({});
-  await waitUntil(() => out.length === 1, 5000, 'a read');
-  assert.equal(out[0].gx.stale, undefined);
+  // (gx-notify shares the output: what the GX republishes after waking up may come too)
+  await waitUntil(() => out.some((m) => m.gx.cause === 'read'), 5000, 'a read');
+  assert.equal(out.find((m) => m.gx.cause === 'read').gx.stale, undefined);
 });

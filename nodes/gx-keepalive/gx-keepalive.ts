@@ -15,8 +15,9 @@ export = function register(RED: NodeAPI): void {
   function GxKeepalive(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
     const status = statusOf(this);
-    const engine = configProblem(RED, def) ? undefined : configOf(RED, def)?.engine;
-    if (!engine) {
+    const config = configProblem(RED, def) ? undefined : configOf(RED, def);
+    const engine = config?.engine;
+    if (!config || !engine) {
       attachToConfig(RED, this, def, status); // shows and logs why; messages go to done(err)
       return;
     }
@@ -26,7 +27,7 @@ export = function register(RED: NodeAPI): void {
       suppress: flag(def.suppress, true),
       echo: flag(def.echo, true),
       optionsFrom: def.options === 'msg' ? 'msg' : 'node',
-    }, (m) => this.send(m as never));
+    }, (m) => this.send(m as never), () => config.refreshSource()); // a GX over MQTT: fresh values first
     const alive = new AliveStatus(engine, (s) => status.set(s));
     let wasConnected = false;
     let closed = false;
@@ -42,12 +43,7 @@ export = function register(RED: NodeAPI): void {
       },
     });
     this.on('input', (msg, _send, done) => {
-      try {
-        controller.send(msg.payload);
-        done();
-      } catch (e) {
-        done(e as Error);
-      }
+      controller.request(msg.payload).then(() => done(), (e: Error) => done(e));
     });
     this.on('close', () => {
       closed = true;

@@ -2,6 +2,7 @@
 import { NotifyController } from '../../src/nodes/notify-controller';
 import { AliveStatus } from '../../src/nodes/alive-status';
 import { attachToConfig, configProblem, configOf, flag, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
+import { markStale } from '../../src/nodes/stale-mark';
 import { Status } from '../../src/nodes/status';
 
 interface Def extends PaletteDef {
@@ -39,7 +40,7 @@ export = function register(RED: NodeAPI): void {
         payloadMode: def.payloadMode === 'object' ? 'object' : 'value',
         revealSecrets: flag(def.revealSecrets),
         minIntervalMs: rateLimitOf(def.rateLimit),
-      }, (msg) => this.send(msg as never));
+      }, (msg) => this.send(markStale(config.engine!, msg) as never));
       (this as Node & { controller?: NotifyController }).controller = controller; // for tests and tools, as gx-config's
     } catch (e) {
       status.set(Status.failed(/rate limit/.test((e as Error).message) ? 'bad rate limit' : 'bad filter'));

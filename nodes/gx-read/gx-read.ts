@@ -2,6 +2,7 @@
 import { DESCRIPTIVE_KEYS } from '../../src/nodes/item-message';
 import { ReadController } from '../../src/nodes/read-controller';
 import { attachToConfig, flag, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
+import { markStale } from '../../src/nodes/stale-mark';
 import { count, Status } from '../../src/nodes/status';
 
 interface Def extends PaletteDef {
@@ -16,7 +17,8 @@ export = function register(RED: NodeAPI): void {
     const status = statusOf(this);
     const config = attachToConfig(RED, this, def, status);
     if (!config?.engine) return;
-    const controller = new ReadController(config.engine, def.path ?? '', {
+    const engine = config.engine;
+    const controller = new ReadController(engine, def.path ?? '', {
       payloadMode: def.payloadMode === 'object' ? 'object' : 'value',
       revealSecrets: flag(def.revealSecrets),
     });
@@ -28,7 +30,7 @@ export = function register(RED: NodeAPI): void {
         send([items.map((m) => {
           const copy = RED.util.cloneMessage(msg) as Record<string, unknown>;
           for (const k of DESCRIPTIVE_KEYS) delete copy[k];
-          return { ...copy, ...m };
+          return { ...copy, ...markStale(engine, m) };
         })]);
         status.set(Status.ok(count(items.length, 'item')));
         done();

@@ -8,6 +8,7 @@ import { WriteController, FlowWriteResult, valueOf } from '../../src/nodes/write
 import { attachToConfig, flag, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
 import { Hold, SetpointKeeper, StopReason } from '../../src/nodes/setpoint-keeper';
 import { NodeStatus, Status, STATUS_MAX } from '../../src/nodes/status';
+import { UnconfirmedLog, writtenStatus } from '../../src/nodes/write-outcome';
 import { keeperOptionsOf, holdStatusText, KeeperDef } from '../../src/nodes/write-repeat';
 
 /** How long a redeploy waits for a write in flight before the node closes. */
@@ -45,6 +46,7 @@ export = function register(RED: NodeAPI): void {
     const engine = config.engine;
     const controller = new WriteController(engine, def.path ?? '');
     const inFlight = new Set<Promise<unknown>>();
+    const unconfirmed = new UnconfirmedLog((t) => this.warn(t));
     const track = <T>(p: Promise<T>): Promise<T> => {
       const tracked = config.trackWrite(p);
       inFlight.add(tracked);
@@ -135,7 +137,9 @@ export = function register(RED: NodeAPI): void {
         send({ ...msg, payload: result });
         if (result.ok) {
           if (keeper && prepared.ok) keeper.hold(prepared.addr, prepared.lit, result, { msg: RED.util.cloneMessage(msg) });
-          if (!showHolds()) status.set(Status.ok(`written ${short(result.value)}`));
+          // "sent, not confirmed" (a GX over MQTT said nothing) is no failure: see write-outcome.ts
+          if (!showHolds()) status.set(writtenStatus(result));
+          unconfirmed.note(result);
           done();
         } else {
           // a new value that could not be written ends the item's hold: the old value is not the one wanted

@@ -50,6 +50,9 @@ const SET_VALUE_CODES: Record<number, string> = {
 
 export const SUPERSEDED = 'superseded by a newer write to the same item';
 
+export const STALE_REFUSAL = 'not written: the GX is not answering (nothing heard from it for a while), and a write to a GX ' +
+  'that does not answer may be carried out late or not at all; it is accepted again as soon as the GX is heard';
+
 export class Writes {
   private readonly queue: WriteQueue<SetValueOutcome>;
 
@@ -140,6 +143,9 @@ export class Writes {
     if (outOfRange) return this.failed(addr, origin, masked ? hidden() : outOfRange, topic, reply, service);
     const base = { topic, service: service.name, path: addr.path, source: origin,
       value: masked ? '******' : toPlain(value.signature, value.value), signature: value.signature };
+    // a GX that does not answer (a remote source gone quiet) may carry a write out late, when it
+    // wakes up, or not at all, and nothing would tell: refused, for flows and MQTT alike
+    if (this.source.stale) return this.report({ ...base, ok: false, error: STALE_REFUSAL }, reply);
     let outcome: QueuedOutcome<SetValueOutcome>;
     try {
       outcome = await this.queue.run(`${service.name}\0${addr.path}`, () => this.source.setValue(service.name, addr.path, value));

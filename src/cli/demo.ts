@@ -6,6 +6,8 @@
 //   - an embedded MQTT broker (aedes) on 127.0.0.1,
 //   - Node-RED (the node-red devDependency) on 127.0.0.1 with this package and a demo flow
 //     (examples/demo/demo-flow.json) whose gx-config node bridges the simulator to the broker,
+//     and whose second gx-config node reaches that same GX over the broker, as a Node-RED on
+//     another machine reaches a real GX over its MQTT broker,
 // prints what runs and what to try, and stops all of it on Ctrl-C / SIGTERM. Only loopback is
 // used; files go to the Node-RED user directory (default <project>/.demo) and a temp folder.
 //
@@ -33,6 +35,8 @@ const USAGE = `usage: npm start [-- options]      (or: node dist/src/cli/demo.js
 
 /** The demo flow's gx-config node: the demo points it at the private bus and the broker. */
 export const DEMO_CONFIG_ID = '6a7e5d0c9f1b2a31';
+/** Its second gx-config node, the GX over MQTT: the demo points it at the broker. */
+export const DEMO_REMOTE_CONFIG_ID = '6a7e5d0c9f1b2a32';
 const DEMO_TAB_ID = '6a7e5d0c9f1b2a30';
 const PORTAL_ID = 'c0619ab1f00d';
 
@@ -149,6 +153,8 @@ function prepareFlow(root: string, flowFile: string, reset: boolean, dbus: strin
     if (n.id === DEMO_CONFIG_ID) {
       n.dbusAddress = dbus;
       n.broker = broker;
+    } else if (n.id === DEMO_REMOTE_CONFIG_ID) {
+      n.gxUrl = broker; // the GX's "own" broker, as far as this config node can tell
     }
   }
   fs.writeFileSync(flowFile, JSON.stringify(nodes, null, 4) + '\n');
@@ -325,6 +331,9 @@ class Demo {
     await this.startNodeRed(redJs, settingsFile);
     say(`  Node-RED     ${editor} (pid ${this.nodeRed!.pid}), user directory ${shown(o.userDir)}, log in ${shown(path.join(o.userDir, 'node-red.log'))}`);
     say(`               flow: ${flow.kept ? 'flows.json from your last run (npm start -- --reset restores the demo flow)' : 'examples/demo/demo-flow.json'}`);
+    if (flow.nodes.some((n) => n.id === DEMO_REMOTE_CONFIG_ID)) {
+      say(`               second GX config "Demo GX over MQTT": the same GX over mqtt://127.0.0.1:${o.mqttPort}, as from another machine`);
+    }
 
     // 4. live values: the bridge publishes notifications once the gx-keepalive node keeps it alive
     const timeout = new Promise<undefined>((resolve) => { setTimeout(() => resolve(undefined), 45000).unref(); });
@@ -354,6 +363,7 @@ class Demo {
       dbusAddress: this.bus.address,
       portalId: PORTAL_ID,
       configNodeId: DEMO_CONFIG_ID,
+      remoteConfigNodeId: DEMO_REMOTE_CONFIG_ID,
       userDir: o.userDir,
       tempDir: this.tmp,
       liveAfterMs: topic ? Date.now() - this.t0 : null,

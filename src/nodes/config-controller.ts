@@ -1,31 +1,44 @@
-// The gx-config node's behaviour: it owns one GxGateway (D-Bus connection, engine and, when a
-// broker is set, the broker link), lets the palette nodes register with it, fans its
-// connection status out to them, and releases everything on close (model: core 10-mqtt).
-// The status says what is wrong in a few words; the log says why, once per distinct reason.
+// The gx-config node's behaviour: it owns one GxGateway (the GX's source: its D-Bus, or the
+// GX over MQTT on the LAN or through VRM; the engine; and, when a broker is set, the broker
+// link), lets the palette nodes register with it, fans its connection status out to them, and
+// releases everything on close (model: core 10-mqtt). The status says what is wrong in a few
+// words; the log says why, once per distinct reason.
 import { Logger, WriteResult } from '../bridge/engine';
 import { limitLogger } from '../bridge/log-limiter';
 import { parseWritePatterns, WritePolicy } from '../bridge/write-policy';
 import { GxGateway } from '../gateway';
-import { BrokerLinkOptions, redactUrl, TlsOptions } from '../mqtt/broker-link';
-import { dbusReasonOf } from './dbus-problem';
+import { BrokerLinkOptions, normalizeTopicPrefix, redactUrl, TlsOptions } from '../mqtt/broker-link';
 import { ItemList, listItems, ListQuery } from './item-listing';
+import { hasUrlCredentials, SourceCredentials, SourceDef, SourceOverrides, sourceOptionsOf } from './source-options';
+import { SourceStatus } from './source-status';
 import { NodeStatus, sameStatus, Status } from './status';
 
-export interface GxConfigDef {
+export { effectiveDbusAddress, hasUrlCredentials } from './source-options';
+
+export interface GxConfigDef extends SourceDef {
   name?: string;
-  dbusAddress?: string;
-  portalId?: string;
+  /** the config's version (migrations.ts); absent in flows saved before versions */
+  version?: number | string;
   mode?: string;
   broker?: string;
   clientId?: string;
+  /** put before every topic on the broker (victron/ → victron/N/…) */
+  topicPrefix?: string;
   writePolicy?: string;
   writePatterns?: string;
   aliveSeconds?: number | string;
 }
 
-export interface GxConfigCredentials {
+/** The broker's login (username, password) and the GX's (see SourceCredentials). */
+export interface GxConfigCredentials extends SourceCredentials {
   username?: string;
   password?: string;
+}
+
+/** TLS for the broker bridged to, and for the GX's own broker (its tls-config nodes). */
+export interface GxConfigTls {
+  broker?: TlsOptions;
+  gx?: TlsOptions;
 }
 
 /** What a palette node hands to its config node when it registers. */
@@ -34,16 +47,9 @@ export interface GxUser {
   status(s: NodeStatus): void;
   /**
    * the node's work depends on the broker (gx-keepalive): it is shown the broker's state too.
-   * The others (gx-notify, gx-read, gx-write) work on D-Bus alone and see only the GX's state.
+   * The others (gx-notify, gx-read, gx-write) work with the GX alone and see only its state.
    */
   needsBroker?: boolean;
-}
-
-/** The D-Bus address to use: the node's, else NODE_RED_DBUS_ADDRESS (node-red-contrib-victron's variable), else the system bus. */
-export function effectiveDbusAddress(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const c = (configured ?? '').trim();
-  if (c) return c;
-  return (env.NODE_RED_DBUS_ADDRESS ?? '').trim() || 'system';
 }
 
 /** How long a closing config node waits for flow writes still in flight. */
@@ -58,30 +64,33 @@ export class GxConfigController {
   private fullStatus: NodeStatus = Status.connecting();
   private closed = false;
   private readonly log: Logger;
-  private dbusLogged: string | undefined;
+  private readonly sourceStatus: SourceStatus | undefined;
   private portalWarned = false;
   private readonly writesInFlight = new Set<Promise<unknown>>();
   /** a "write … refused" line of the engine, held until its write-result says who wrote */
   private heldWriteLine: string | undefined;
   private readonly onChange = () => this.update();
-  private readonly onDbusState = (state: string, detail?: string) => this.dbusState(state, detail);
+  private readonly onSourceState = (state: string, detail?: string) => {
+    this.sourceStatus?.stateChanged(state, detail);
+    this.update();
+  };
   private readonly onWriteResult = (r: WriteResult) => this.releaseWriteLine(r.source === 'flow');
 
-  constructor(def: GxConfigDef, creds: GxConfigCredentials, tls: TlsOptions | undefined, log: Logger) {
+  constructor(def: GxConfigDef, creds: GxConfigCredentials, tls: GxConfigTls, log: Logger, overrides: SourceOverrides = {}) {
     this.log = log;
     let gateway: GxGateway | undefined;
     let error: string | undefined;
     try {
       gateway = new GxGateway({
         logger: limitLogger(this.engineLogger(log)),
-        dbus: { address: effectiveDbusAddress(def.dbusAddress) },
+        ...sourceOptionsOf(def, creds, tls.gx, overrides),
         engine: {
           portalId: def.portalId?.trim() || undefined,
           mode: def.mode === 'legacy' ? 'legacy' : 'flashmq',
           writePolicy: writePolicyOf(def),
           timing: aliveMsOf(def),
         },
-        broker: brokerOf(def, creds, tls),
+        broker: brokerOf(def, creds, tls.broker),
       });
     } catch (e) {
       error = (e as Error).message;
@@ -93,7 +102,10 @@ export class GxConfigController {
       this.gxStatus = this.fullStatus = Status.failed('config error');
       return;
     }
-    gateway.engine.on('state', this.onDbusState);
+    this.sourceStatus = new SourceStatus(gateway, log);
+    gateway.engine.on('state', this.onSourceState);
+    gateway.engine.on('stale', this.onChange);
+    gateway.remote?.on('problem', this.onChange);
     gateway.engine.on('portal', this.onChange);
     gateway.engine.on('scanned', this.onChange);
     gateway.engine.on('write-result', this.onWriteResult);
@@ -112,42 +124,37 @@ export class GxConfigController {
     return this.fullStatus;
   }
 
-  /** The status of the GX alone (D-Bus, scan, portal ID), for nodes that do not use the broker. */
+  /** The status of the GX alone (its connection, scan, portal ID), for nodes that do not use the broker. */
   get dbusStatus(): NodeStatus {
     return this.gxStatus;
+  }
+
+  /** How the GX is reached: 'dbus', or over MQTT ('lan', 'vrm'); undefined with a config error. */
+  get sourceKind(): 'dbus' | 'lan' | 'vrm' | undefined {
+    if (!this.gateway) return undefined;
+    return this.gateway.remote ? (this.gateway.remote.vrm ? 'vrm' : 'lan') : 'dbus';
+  }
+
+  /**
+   * Before a full republish to the engine's own clients (gx-keepalive): a GX over MQTT is asked
+   * for a fresh full publish first and waited for (at most a few seconds), so that what is
+   * republished is current. A stale GX is asked all the same, not waited for. Never rejects.
+   */
+  async refreshSource(timeoutMs = 5000): Promise<void> {
+    const remote = this.gateway?.remote;
+    if (!remote || remote.state !== 'connected') return;
+    const asked = remote.refresh(timeoutMs).catch(() => false);
+    if (remote.stale) return;
+    if (!(await asked)) this.log.debug(`${remote.label}: no complete full publish within ${timeoutMs} ms; republishing what there is`);
   }
 
   // ---------------------------------------------------------------------------------------
   // Status and its reasons
 
-  private dbusState(state: string, detail?: string): void {
-    const gw = this.gateway!;
-    const where = gw.tracker.address;
-    const label = where.label === where.address ? where.address : `${where.label} (${where.address})`;
-    if (state === 'disconnected') {
-      const reason = dbusReasonOf(detail);
-      // once per distinct reason, not once per retry (the tracker retries with backoff)
-      if (reason !== this.dbusLogged) {
-        this.dbusLogged = reason;
-        this.log.warn(`D-Bus ${label}: ${(detail ?? 'disconnected').replace(/^D-Bus error: /, '')}; retrying`);
-      }
-    } else if (state === 'connected' && this.dbusLogged !== undefined) {
-      this.dbusLogged = undefined;
-      this.log.info(`connected to D-Bus ${label} again`);
-    }
-    this.update();
-  }
-
   private computeGx(): NodeStatus {
     const gw = this.gateway!;
-    switch (gw.engine.sourceState) {
-      case 'connecting':
-        return this.dbusLogged ? Status.disconnected(this.dbusLogged) : Status.connecting();
-      case 'disconnected':
-        return Status.disconnected(this.dbusLogged ?? 'disconnected');
-      case 'closed':
-        return Status.disconnected('closed');
-    }
+    const connection = this.sourceStatus!.current();
+    if (connection) return connection;
     if (!gw.engine.initialScanDone) return Status.connecting('scanning');
     if (!gw.engine.portalId) {
       if (!this.portalWarned) {
@@ -252,8 +259,9 @@ export class GxConfigController {
       clearTimeout(timer);
     }
     if (this.gateway) {
-      this.gateway.engine.removeListener('state', this.onDbusState);
-      for (const ev of ['portal', 'scanned']) this.gateway.engine.removeListener(ev, this.onChange);
+      this.gateway.engine.removeListener('state', this.onSourceState);
+      for (const ev of ['portal', 'scanned', 'stale']) this.gateway.engine.removeListener(ev, this.onChange);
+      this.gateway.remote?.removeListener('problem', this.onChange);
       this.gateway.engine.removeListener('write-result', this.onWriteResult);
       this.gateway.link?.removeListener('state', this.onChange);
       this.gateway.link?.removeListener('problem', this.onChange);
@@ -283,11 +291,6 @@ function aliveMsOf(def: GxConfigDef): { aliveMs: number } | undefined {
   return { aliveMs: s * 1000 };
 }
 
-/** A user name or password inside a broker URL (`mqtt://user:pass@host`). */
-export function hasUrlCredentials(url: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url.trim());
-}
-
 function brokerOf(def: GxConfigDef, creds: GxConfigCredentials, tls: TlsOptions | undefined): BrokerLinkOptions | undefined {
   const url = (def.broker ?? '').trim();
   if (!url) return undefined;
@@ -303,5 +306,6 @@ function brokerOf(def: GxConfigDef, creds: GxConfigCredentials, tls: TlsOptions 
     username: creds.username || undefined,
     password: creds.password || undefined,
     tls,
+    topicPrefix: normalizeTopicPrefix(def.topicPrefix),
   };
 }

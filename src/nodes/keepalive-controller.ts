@@ -2,9 +2,12 @@
 // keep-alive full, later ones with suppress-republish), and reports full_publish_completed,
 // matched to its own echo token when it uses one (gui-v2#1360). The node's settings decide
 // what a keep-alive carries; msg.payload does only when the node is set to take it from there
-// (an Inject's timestamp must not turn a suppressed keep-alive into a full one).
+// (an Inject's timestamp must not turn a suppressed keep-alive into a full one). For a GX reached
+// over MQTT a full keep-alive first asks that GX for a fresh full publish (the `refresh` hook),
+// so that what is republished is current.
 import { randomBytes } from 'crypto';
 import { FullPublishCompleted, GxEngine } from '../bridge/engine';
+import { parseKeepaliveOptions } from '../bridge/keepalive';
 import { noPortal } from './read-controller';
 
 export interface KeepaliveNodeOptions {
@@ -26,11 +29,16 @@ export interface CompletedMessage {
 export class KeepaliveController {
   private timer: NodeJS.Timeout | undefined;
   private sentFull = false;
+  private closed = false;
   private readonly tokens = new Set<string>();
   private readonly onCompleted = (c: FullPublishCompleted) => this.completed(c);
 
+  /**
+   * `refresh`: before a full keep-alive, bring the cache up to date (a GX over MQTT is asked for
+   * a fresh full publish); never rejects.
+   */
   constructor(private readonly engine: GxEngine, private readonly opts: KeepaliveNodeOptions,
-    private readonly emit: (m: CompletedMessage) => void) {
+    private readonly emit: (m: CompletedMessage) => void, private readonly refresh?: () => Promise<void>) {
     engine.on('full-publish-completed', this.onCompleted);
     if (opts.interval > 0) this.timer = setInterval(() => this.tick(), opts.interval * 1000);
   }
@@ -42,15 +50,34 @@ export class KeepaliveController {
    */
   connected(): void {
     this.sentFull = false;
-    if (this.timer && this.engine.portalId) this.send();
+    if (this.timer && this.engine.portalId) this.request().catch(() => undefined);
   }
 
   private tick(): void {
-    if (this.engine.portalId) this.send(); // without one the status says what to do
+    // without a portal ID the status says what to do; the node's own options are always valid
+    if (this.engine.portalId) this.request().catch(() => undefined);
   }
 
-  /** Sends a keep-alive; `raw` is msg.payload (used only when the node takes its options from msg). */
+  /** Sends a keep-alive at once (no refresh); `raw` is msg.payload (used only when the node takes its options from msg). */
   send(raw?: unknown): string {
+    return this.deliver(this.payloadOf(raw));
+  }
+
+  /**
+   * What the node does on input and on its interval: a full keep-alive waits for the refresh
+   * (a remote GX's fresh full publish, a few seconds at most) before the engine republishes;
+   * a suppressed one goes out at once. Rejects with the reason (no portal ID, bad options).
+   */
+  async request(raw?: unknown): Promise<string> {
+    const payload = this.payloadOf(raw);
+    if (this.refresh && !parseKeepaliveOptions(payload).suppressRepublish) {
+      await this.refresh();
+      if (this.closed) throw new Error('the node was closed before the keep-alive went out');
+    }
+    return this.deliver(payload);
+  }
+
+  private payloadOf(raw: unknown): string {
     if (!this.engine.portalId) throw new Error(noPortal);
     let payload: string;
     if (this.opts.optionsFrom === 'msg' && raw !== undefined && raw !== null && raw !== '') {
@@ -69,6 +96,10 @@ export class KeepaliveController {
     } else {
       payload = '';
     }
+    return payload;
+  }
+
+  private deliver(payload: string): string {
     const outcome = this.engine.keepaliveRequest(payload);
     if (outcome === 'republish' || outcome === 'legacy') this.sentFull = true;
     return String(outcome);
@@ -84,6 +115,7 @@ export class KeepaliveController {
   }
 
   close(): void {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.engine.removeListener('full-publish-completed', this.onCompleted);

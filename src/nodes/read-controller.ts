@@ -22,7 +22,7 @@ export class ReadController {
 
   async read(msgTopic: unknown): Promise<ItemMessage[]> {
     const addr = targetOf(msgTopic, this.path, this.engine.portalId);
-    if (this.engine.sourceState !== 'connected') throw new Error(`not connected to D-Bus (${this.engine.sourceState})`);
+    if (this.engine.sourceState !== 'connected') throw new Error(notConnected(this.engine));
     const portal = this.engine.portalId;
     if (!portal) throw new Error(noPortal);
     const items = await this.engine.read(addr, { acceptLeaf: true, includeBlocked: true });
@@ -30,6 +30,12 @@ export class ReadController {
     if (items.length === 0) throw new Error(`nothing to read at ${where}: the D-Bus answer holds no items (an empty sub-tree)`);
     return items.map((r) => itemMessage(r, 'read', portal, this.msgOpts));
   }
+}
+
+/** Why a read or write cannot go out now: the GX's D-Bus, or the GX over MQTT, is not connected. */
+export function notConnected(engine: GxEngine): string {
+  const label = engine.source.label;
+  return label ? `not connected to the GX at ${label}: ${engine.sourceState}` : `not connected to D-Bus (${engine.sourceState})`;
 }
 
 export const noPortal = 'the portal ID is not known: this D-Bus has no com.victronenergy.system /Serial; ' +

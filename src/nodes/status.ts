@@ -1,6 +1,7 @@
 // One status vocabulary for every node (spec/node-red-notes.md C4, recommendation 12):
-// red ring = disconnected or failed, yellow ring = connecting, yellow dot = busy (writing,
-// reading), green dot = connected or ok, grey = idle, blue = informational.
+// red ring = disconnected or failed, yellow ring = connecting (or a GX over MQTT not answering),
+// yellow dot = busy (writing, reading) or done without confirmation, green dot = connected or
+// ok, grey = idle, blue = informational.
 
 export type Fill = 'red' | 'green' | 'yellow' | 'blue' | 'grey';
 export type Shape = 'ring' | 'dot';
@@ -20,6 +21,8 @@ export const Status = {
   connecting: (text = 'connecting'): NodeStatus => ({ fill: 'yellow', shape: 'ring', text: clip(text) }),
   connected: (text = 'connected'): NodeStatus => ({ fill: 'green', shape: 'dot', text: clip(text) }),
   busy: (text: string): NodeStatus => ({ fill: 'yellow', shape: 'dot', text: clip(text) }),
+  /** done, but not known to have worked (a write a GX over MQTT did not confirm) */
+  uncertain: (text: string): NodeStatus => ({ fill: 'yellow', shape: 'dot', text: clip(text) }),
   ok: (text: string): NodeStatus => ({ fill: 'green', shape: 'dot', text: clip(text) }),
   failed: (text: string): NodeStatus => ({ fill: 'red', shape: 'ring', text: clip(text) }),
   idle: (text: string): NodeStatus => ({ fill: 'grey', shape: 'ring', text: clip(text) }),

@@ -5,7 +5,7 @@
 import { GxEngine, WriteResult } from '../bridge/engine';
 import { JsonLiteral, JsonSyntaxError, literalFromJs } from '../bridge/json-literal';
 import type { ItemAddress } from '../bridge/topics';
-import { noPortal } from './read-controller';
+import { noPortal, notConnected } from './read-controller';
 import { targetOf } from './target';
 
 /** A write's outcome as gx-write outputs it: without topic and path when no item was named. */
@@ -47,7 +47,7 @@ export class WriteController {
 
   /** One write through the engine's write path (policy, types, min/max, limits), as every write. */
   async writeTo(addr: ItemAddress, lit: JsonLiteral): Promise<FlowWriteResult> {
-    if (this.engine.sourceState !== 'connected') return this.failed(addr, `not connected to D-Bus (${this.engine.sourceState})`);
+    if (this.engine.sourceState !== 'connected') return this.failed(addr, notConnected(this.engine));
     if (!this.engine.portalId) return this.failed(addr, noPortal);
     return this.engine.writeLiteral(addr, lit, 'flow');
   }

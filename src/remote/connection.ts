@@ -31,6 +31,11 @@ export interface RemoteGxOptions {
   rejectUnauthorized?: boolean;
   /** MQTT client ID (default: gx-bridge-remote-<random>) */
   clientId?: string;
+  /**
+   * with `vrm` / `vrm-ws`: this broker instead of the one derived from the portal ID (a proxy, a
+   * test broker); the VRM rules (login, CA, stale time) still apply
+   */
+  vrmUrl?: string;
 }
 
 export interface ResolvedConnection {
@@ -54,11 +59,10 @@ export function resolveConnection(o: RemoteGxOptions): ResolvedConnection {
   const target = (o.gx ?? '').trim();
   let url: string;
   let vrm = false;
-  if (target === 'vrm') {
-    url = vrmMqttUrl(portal);
-    vrm = true;
-  } else if (target === 'vrm-ws') {
-    url = vrmWebsocketUrl(portal);
+  if (target === 'vrm' || target === 'vrm-ws') {
+    const override = (o.vrmUrl ?? '').trim();
+    if (override && !/^(mqtts?|wss?):\/\/[^\s/]+/.test(override)) throw new Error(`'${redact(override)}' is not a broker URL for VRM`);
+    url = override || (target === 'vrm' ? vrmMqttUrl(portal) : vrmWebsocketUrl(portal));
     vrm = true;
   } else if (/^(mqtts?|wss?):\/\//.test(target)) {
     url = target;
@@ -127,6 +131,11 @@ export function explainTlsError(err: Error & { code?: string | number }, conn: R
   if ((code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN') && !conn.vrm && conn.defaultCa) {
     return `${err.message}: the GX's certificate is its own (Venus OS makes one per device, named ${GX_CERT_NAME}); ` +
       'save it once with `gx-bridge --print-gx-cert <gx-address>` and give that file as the CA (--gx-ca)';
+  }
+  if ((code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN') && !conn.vrm) {
+    return `${err.message}: the GX's broker shows another certificate than the one given (pinned); a GX makes a new one ` +
+      'when it is reset, and another device has its own. If you trust the change, save it again (Fetch from the GX in the ' +
+      'gx-config node, `gx-bridge --print-gx-cert`) and compare its fingerprint with the GX\'s';
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `${err.message}: the certificate is not for this host name`;
   if (code.startsWith('UNABLE_TO_') || code === 'CERT_HAS_EXPIRED') return `${err.message} (${code}): the broker's certificate is not trusted by the CA given`;

@@ -49,14 +49,18 @@ export class KeepaliveLoop {
     this.interval = setInterval(() => this.hooks.send(SUPPRESS_PAYLOAD), this.timing.intervalMs);
   }
 
-  /** Asks the GX to republish everything; the echo tells which completion is ours. */
-  full(): void {
+  /**
+   * Asks the GX to republish everything; the echo tells which completion is ours. Returns the
+   * generation of this republish, or undefined when it could not be sent (not connected).
+   */
+  full(): number | undefined {
     const echo = randomBytes(8).toString('hex');
     const generation = this.hooks.fullStarted();
-    if (!this.hooks.send(`{"keepalive-options":[{"full-publish-completed-echo":"${echo}"}]}`)) return;
+    if (!this.hooks.send(`{"keepalive-options":[{"full-publish-completed-echo":"${echo}"}]}`)) return undefined;
     this.waiting.set(echo, generation);
     // at most a few outstanding: older ones were dropped by the GX (K6) and will not come back
     if (this.waiting.size > 4) this.waiting.delete(this.waiting.keys().next().value!);
+    return generation;
   }
 
   /** `N/<portal>/full_publish_completed` arrived; echo = its echo, if any. */

@@ -6,6 +6,7 @@
 // remote-services.ts, remote-reads.ts, remote-writes.ts, notification.ts, json-typed.ts.
 import { EventEmitter } from 'events';
 import * as mqtt from 'mqtt';
+import { BrokerProblem, brokerProblemOf } from '../mqtt/broker-problem';
 import { endClient } from '../mqtt/client-end';
 import type { ItemSource, SetValueOutcome, SourceState } from '../bridge/item-source';
 import type { TypedValue } from '../bridge/typed-value';
@@ -62,6 +63,9 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly warned = new Map<string, number>();
   private lastError = '';
+  private _problem: BrokerProblem | undefined;
+  /** refresh() calls waiting for the completion of their full republish */
+  private readonly refreshes = new Set<{ generation: number; resolve: (done: boolean) => void; timer: NodeJS.Timeout }>();
 
   constructor(opts: RemoteSourceOptions) {
     super();
@@ -112,6 +116,19 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
 
   get label(): string {
     return this.conn.label;
+  }
+
+  /**
+   * Why the last attempt to reach the GX's broker failed (a refused login, an untrusted
+   * certificate, nobody listening…), in a few words; undefined once connected.
+   */
+  get problem(): BrokerProblem | undefined {
+    return this._problem;
+  }
+
+  /** through VRM's servers (not the GX's own broker) */
+  get vrm(): boolean {
+    return this.conn.vrm;
   }
 
   /** the broker URL (no credentials) */
@@ -176,6 +193,10 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
       client.options.reconnectPeriod = min;
       refused = false;
       this.lastError = '';
+      if (this._problem) {
+        this._problem = undefined;
+        this.emit('problem', undefined);
+      }
       // a new session: what the GX sends from now on (the retained serial first) is all there is
       this.scannedThisConnection = false;
       this.services.clear();
@@ -185,6 +206,10 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     client.on('offline', () => this.connectionLost('offline'));
     client.on('error', (err: Error & { code?: string | number }) => {
       if (typeof err.code === 'number') refused = true; // a CONNACK refusal (bad login, not authorised)
+      const problem = brokerProblemOf(err);
+      const changed = problem.reason !== this._problem?.reason;
+      this._problem = problem;
+      if (changed) this.emit('problem', problem);
       const text = explainTlsError(err, this.conn);
       if (text === this.lastError) return; // one line per distinct problem, not one per retry
       this.lastError = text;
@@ -204,7 +229,9 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     client.subscribe(`N/${this.portalId}/#`, { qos: 0 }, (err) => {
       if (this.client !== client) return;
       if (err) {
+        this._problem = { reason: 'no access', permanent: true, detail: err.message };
         this.log('error', `${this.conn.label}: the broker refused the subscription to N/${this.portalId}/# (${err.message}); check the user's permissions`);
+        this.emit('problem', this._problem);
         return;
       }
       this.setState('connected', this.conn.label);
@@ -237,6 +264,7 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     this.writes.connectionLost();
     this.services.clear();
     this.scannedThisConnection = false;
+    this.settleRefreshes(Infinity, false);
   }
 
   async stop(): Promise<void> {
@@ -297,6 +325,7 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
   }
 
   private fullPublishCompleted(generation: number): void {
+    this.settleRefreshes(generation, true);
     if (!this.scannedThisConnection) {
       this.scannedThisConnection = true;
       const n = this.services.flush();
@@ -324,6 +353,37 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
       this.log('info', `${this.conn.label}: the GX announced a (re)start; asking for everything again`);
       this.keepalive.full();
     }, this.timing.restartDelayMs);
+  }
+
+  /**
+   * Asks the GX for a fresh full republish now (a full keep-alive with our echo, K3, K5), so
+   * that the cache is current, e.g. before the engine republishes it to its own clients.
+   * Resolves true once the GX's republish is complete, false when it did not complete within
+   * `timeoutMs` (default: the scan fall-back time; the GX allows 3 full republishes per second,
+   * K6, and a stale GX may not answer at all). Rejects when not connected.
+   */
+  refresh(timeoutMs = this.timing.scanFallbackMs): Promise<boolean> {
+    const generation = this._state === 'connected' ? this.keepalive.full() : undefined;
+    if (generation === undefined) return Promise.reject(new Error(`not connected to ${this.conn.label}`));
+    return new Promise((resolve) => {
+      const w = {
+        generation, resolve,
+        timer: setTimeout(() => {
+          this.refreshes.delete(w);
+          resolve(false);
+        }, timeoutMs),
+      };
+      this.refreshes.add(w);
+    });
+  }
+
+  private settleRefreshes(upTo: number, done: boolean): void {
+    for (const w of [...this.refreshes]) {
+      if (w.generation > upTo) continue;
+      clearTimeout(w.timer);
+      this.refreshes.delete(w);
+      w.resolve(done);
+    }
   }
 
   // ---------------------------------------------------------------------------------------

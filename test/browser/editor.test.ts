@@ -6,7 +6,10 @@
 // (SIGINT) leaving nothing of its own running.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { X509Certificate } from 'crypto';
+import type { AddressInfo } from 'net';
+import * as tls from 'tls';
 import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
@@ -26,6 +29,7 @@ interface Ready {
   mqttPort: number;
   portalId: string;
   configNodeId: string;
+  remoteConfigNodeId: string;
   tempDir: string;
   liveAfterMs: number | null;
 }
@@ -95,6 +99,7 @@ test('the demo prints what runs and what to try, with live values well within 30
     `mosquitto_sub -h 127.0.0.1 -p ${ready.mqttPort} -v -t 'N/#'`,
     `mosquitto_pub -h 127.0.0.1 -p ${ready.mqttPort} -t 'R/c0619ab1f00d/keepalive' -m ''`,
     ready.editor,
+    `second GX config "Demo GX over MQTT": the same GX over mqtt://127.0.0.1:${ready.mqttPort}`,
     'Ctrl-C',
   ]) assert.ok(output.includes(text), `the demo prints ${text}`);
   assert.ok(alive(ready.nodeRedPid) && alive(ready.dbusDaemonPid), 'Node-RED and dbus-daemon run');
@@ -376,6 +381,115 @@ test('gx-config: the TLS row only for mqtts:// and wss://, a password in the bro
     assert.match(await page.locator('.red-ui-notification').last().textContent() ?? '', /moved from the broker URL/);
   });
 });
+
+test('the second GX config node reaches the simulated GX over the demo broker: live values, a confirmed write', async () => {
+  await withEditor('remote', async (page) => {
+    const ids: Record<string, string> = await page.evaluate((cfg) => {
+      const RED = (window as any).RED;
+      const out: Record<string, string> = {};
+      RED.nodes.eachNode((n: any) => { if (n.server === cfg || n.type === 'debug' || n.type === 'inject') out[n.name] = n.id; });
+      return out;
+    }, ready.remoteConfigNodeId);
+    const notify = ids['battery SoC (over MQTT)'];
+    assert.ok(notify && ids['ESS setpoint setting (over MQTT)'] && ids['grid setpoint 50 W (over MQTT)'], JSON.stringify(ids));
+    const statusOf = (id: string) => page.evaluate((i) => (window as any).RED.nodes.node(i)?.status ?? null, id);
+    // the status Node-RED keeps for each node: connected, and the live value under the debug node
+    await page.waitForFunction((i) => (window as any).RED.nodes.node(i)?.status?.text === 'connected', notify, { timeout: 20000 });
+    assert.deepEqual(await statusOf(notify), { fill: 'green', shape: 'dot', text: 'connected' });
+    await page.waitForFunction((i) => /^\d+(\.\d+)?$/.test(String((window as any).RED.nodes.node(i)?.status?.text ?? '')),
+      ids['battery SoC over MQTT (%)'], { timeout: 20000 });
+    // the write over MQTT, from its inject button: confirmed (the gx-write status says so)
+    await page.evaluate(async (i) => { await fetch(`inject/${i}`, { method: 'POST' }); }, ids['grid setpoint 50 W (over MQTT)']);
+    const writer = ids['ESS setpoint setting (over MQTT)'];
+    await page.waitForFunction((i) => (window as any).RED.nodes.node(i)?.status?.text === 'written 50', writer, { timeout: 15000 });
+    assert.equal((await statusOf(writer)).fill, 'green');
+  });
+});
+
+test('gx-config: only the fields of the chosen connection, the VRM broker from the portal ID, secrets not in the flow; an old config opens as D-Bus', async () => {
+  const oldFlow = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'flows', 'flows-before-sources.json'), 'utf8'));
+  const gxTls = await startVenusTlsPort();
+  try {
+  await withEditor('gx-config-source', async (page) => {
+    const visible = (sel: string) => page.locator(sel).first().isVisible();
+    await page.evaluate((id) => (window as any).RED.editor.editConfig('', 'gx-config', id), ready.remoteConfigNodeId);
+    const source = page.locator('#node-config-input-source');
+    await source.waitFor({ state: 'visible' });
+    assert.equal(await source.inputValue(), 'lan');
+    assert.equal(await visible('#node-config-input-gxUrl'), true);
+    assert.equal(await visible('#node-config-input-gxUsername'), true);
+    assert.equal(await visible('#node-config-input-dbusAddress'), false, 'no D-Bus field for a GX over MQTT');
+    assert.equal(await visible('#node-config-input-vrmEmail'), false);
+    assert.equal(await visible('#node-config-input-gxCert'), false, 'no certificate for mqtt://');
+    await page.locator('#node-config-input-gxUrl').fill(`mqtts://127.0.0.1:${gxTls.port}`);
+    assert.equal(await visible('#node-config-input-gxCert'), true, 'the GX\'s certificate for mqtts://');
+    await page.waitForFunction(() => document.querySelector('#node-config-input-gxCert')?.classList.contains('input-error'));
+    // "Fetch from the GX": the certificate its TLS port shows, with the fingerprint to compare
+    await page.locator('#node-config-gx-cert-fetch').click();
+    await page.waitForFunction(() => /BEGIN CERTIFICATE/.test((document.querySelector('#node-config-input-gxCert') as HTMLTextAreaElement)?.value ?? ''));
+    assert.equal((await page.locator('#node-config-input-gxCert').inputValue()).trim(), gxTls.pem.trim());
+    assert.match(await page.locator('#node-config-gx-cert-info').textContent() ?? '', new RegExp(`CN=venus\\.local.*SHA-256 ${gxTls.fingerprint}`));
+    await page.waitForFunction(() => !document.querySelector('#node-config-input-gxCert')?.classList.contains('input-error'));
+    await source.selectOption('vrm');
+    for (const sel of ['#node-config-input-vrmEmail', '#node-config-input-vrmToken', '#node-config-vrm-host', '#node-config-input-vrmTransport']) {
+      assert.equal(await visible(sel), true, sel);
+    }
+    for (const sel of ['#node-config-input-gxUrl', '#node-config-input-gxCert', '#node-config-input-dbusAddress']) assert.equal(await visible(sel), false, sel);
+    assert.equal(await page.locator('#node-config-vrm-host').inputValue(), 'mqtts://mqtt81.victronenergy.com:8883');
+    assert.equal(await page.locator('#node-config-vrm-host').getAttribute('readonly'), '');
+    await page.locator('#node-config-input-vrmTransport').selectOption('wss');
+    assert.equal(await page.locator('#node-config-vrm-host').inputValue(), 'wss://webmqtt81.victronenergy.com/mqtt');
+    assert.equal(await visible('#node-config-tip-vrm-login'), true, 'says the login is missing');
+    await page.locator('#node-config-input-vrmEmail').fill('owner@example.com');
+    await page.locator('#node-config-input-vrmToken').fill('vrm-token-s3cret');
+    assert.equal(await visible('#node-config-tip-vrm-login'), false);
+    await page.locator('#node-config-input-portalId').fill('');
+    await page.locator('#node-config-input-portalId').dispatchEvent('change');
+    await page.waitForFunction(() => document.querySelector('#node-config-input-portalId')?.classList.contains('input-error'));
+    await page.locator('#node-config-input-portalId').fill('c0619ab1f00d');
+    await page.locator('#node-config-dialog-ok').click();
+    await source.waitFor({ state: 'detached' });
+    const saved = await page.evaluate((id) => {
+      const n = (window as any).RED.nodes.node(id);
+      return { source: n.source, valid: n.valid, email: n.credentials?.vrmEmail, token: n.credentials?.vrmToken };
+    }, ready.remoteConfigNodeId);
+    assert.deepEqual(saved, { source: 'vrm', valid: true, email: 'owner@example.com', token: 'vrm-token-s3cret' });
+    const exported = await page.evaluate(() => JSON.stringify((window as any).RED.nodes.createCompleteNodeSet({ credentials: false })));
+    assert.ok(!exported.includes('vrm-token-s3cret') && !exported.includes('owner@example.com'), 'the login is not in the flow');
+
+    // a flow saved before the choice: its config node opens as D-Bus, brought to the current version
+    const oldId = oldFlow.find((n: any) => n.type === 'gx-config').id;
+    await page.evaluate((nodes) => (window as any).RED.view.importNodes(nodes), oldFlow);
+    assert.equal(await page.evaluate((id) => (window as any).RED.nodes.node(id).version, oldId), undefined);
+    assert.equal(await page.evaluate((id) => (window as any).RED.nodes.node(id).valid, oldId), true, 'valid as it is');
+    await page.evaluate((id) => (window as any).RED.editor.editConfig('', 'gx-config', id), oldId);
+    await source.waitFor({ state: 'visible' });
+    assert.equal(await source.inputValue(), 'dbus');
+    assert.equal(await visible('#node-config-input-dbusAddress'), true);
+    assert.equal(await visible('#node-config-input-gxUrl'), false);
+    const migrated = await page.evaluate((id) => {
+      const n = (window as any).RED.nodes.node(id);
+      return { version: n.version, source: n.source, writePatterns: n.writePatterns };
+    }, oldId);
+    assert.deepEqual(migrated, { version: 1, source: 'dbus', writePatterns: 'settings/0/Settings/CGwacs/#\nvebus/+/Hub4/#' });
+    await page.locator('#node-config-dialog-cancel').click();
+  });
+  } finally {
+    gxTls.server.close();
+  }
+});
+
+/** A TLS port showing a certificate made as Venus OS makes its broker's (self-signed, venus.local). */
+async function startVenusTlsPort(): Promise<{ server: tls.Server; port: number; pem: string; fingerprint: string }> {
+  const dir = tempDir('venus-cert');
+  execFileSync('openssl', ['req', '-subj', '/CN=venus.local', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-x509',
+    '-days', '2', '-out', path.join(dir, 'c.pem')], { stdio: 'pipe' });
+  const pem = fs.readFileSync(path.join(dir, 'c.pem'), 'utf8');
+  const server = tls.createServer({ key: fs.readFileSync(path.join(dir, 'k.pem')), cert: pem }, (socket) => socket.end());
+  fs.rmSync(dir, { recursive: true, force: true });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port, pem, fingerprint: new X509Certificate(pem).fingerprint256 };
+}
 
 test('examples share their GX config node: importing two adds one, as Node-RED\'s "Import copy" keeps the existing one', async () => {
   await withEditor('examples', async (page) => {

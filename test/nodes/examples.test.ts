@@ -4,33 +4,27 @@ import { after, afterEach, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { GxSimulator, loadFile } from '../../src/sim';
-import { startPrivateBus, PrivateBus } from '../support/dbus-daemon';
-import { publish, startMosquitto, Broker, Subscriber } from '../support/mosquitto';
-import { DIST } from '../support/bridge-process';
+import { publish, Broker, Subscriber } from '../support/mosquitto';
 import { waitUntil } from '../support/engine-fixture';
+import { ROOT, startEssGx, EssGx } from '../support/ess-gx';
 import { collect, helper, NODES } from '../support/nr-helper';
+import type { GxSimulator } from '../../src/sim';
+import type { PrivateBus } from '../support/dbus-daemon';
 
-const ROOT = path.join(DIST, '..');
 const P = 'c0619ab1f00d';
+let ess: EssGx;
 let bus: PrivateBus;
 let broker: Broker;
 let sim: GxSimulator;
 
 before(async () => {
-  bus = await startPrivateBus();
-  broker = await startMosquitto();
-  sim = new GxSimulator({ address: bus.address });
-  for (const def of loadFile(path.join(ROOT, 'test', 'fixtures', 'scenarios', 'ess-gx.json'))) await sim.addService(def);
+  ess = await startEssGx();
+  ({ bus, broker, sim } = ess);
 });
 
 afterEach(() => helper.unload());
 
-after(async () => {
-  await sim.stop();
-  await broker.stop();
-  await bus.stop();
-});
+after(() => ess?.stop());
 
 function example(name: string): any[] {
   const flow = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', name), 'utf8')) as any[];
@@ -142,5 +136,51 @@ test('bridge-to-home-assistant: the config node speaks the protocol on the broke
     await sub.waitFor((m) => m.topic === `N/${P}/settings/0/Settings/CGwacs/AcPowerSetPoint` && m.payload.includes('"value":75.0'));
   } finally {
     await sub.stop();
+  }
+});
+
+test('the demo flow: its second GX config node reaches the simulated GX over the first one\'s broker and gets live values; its write is confirmed', async () => {
+  const flow = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'demo', 'demo-flow.json'), 'utf8')) as any[];
+  const configs = flow.filter((n) => n.type === 'gx-config');
+  assert.deepEqual(configs.map((c) => c.source), ['dbus', 'lan']);
+  const comment = flow.find((n) => n.type === 'comment' && /second GX config node/.test(n.name));
+  assert.match(comment.info, /Node-RED not on the GX/, 'the comment points to the README');
+  // what the demo does at every start (src/cli/demo.ts prepareFlow)
+  for (const c of configs) {
+    if (c.source === 'dbus') Object.assign(c, { dbusAddress: bus.address, broker: broker.url });
+    else c.gxUrl = broker.url;
+  }
+  await helper.load(NODES, [{ id: 'demo', type: 'tab' }, ...flow.map((n) => (n.type === 'gx-config' ? n : { ...n, z: 'demo' }))]);
+  const remote = helper.getNode(configs[1].id);
+  const soc = collect(helper.getNode(byName(flow, 'debug', 'battery SoC over MQTT (%)').id));
+  await waitUntil(() => remote.controller?.status?.text === 'connected', 20000, 'the second config node connected');
+  assert.equal(remote.controller.sourceKind, 'lan');
+  await waitUntil(() => soc.length > 0, 5000, 'a live value over MQTT');
+  assert.equal(soc[0].topic, `N/${P}/battery/256/Soc`);
+  assert.equal(soc[0].gx.service, 'com.victronenergy.battery.mqtt_256', 'from the GX over MQTT, not from D-Bus');
+  sim.service('com.victronenergy.battery.ttyO0')!.setValue('/Soc', 33.5);
+  await waitUntil(() => soc.some((m) => m.payload === 33.5), 5000, 'a change over MQTT');
+  const results = collect(helper.getNode(byName(flow, 'debug', 'write result over MQTT').id));
+  helper.getNode(byName(flow, 'inject', 'grid setpoint 50 W (over MQTT)').id).receive({ payload: 50 });
+  await waitUntil(() => results.length === 1, 8000, 'the write result');
+  assert.equal(results[0].payload.ok, true, results[0].payload.error);
+  assert.equal(results[0].payload.confirmation, 'reply', 'the first config node answers on S/');
+  assert.equal(sim.service('com.victronenergy.settings')!.getValue('/Settings/CGwacs/AcPowerSetPoint')!.value, 50);
+});
+
+test('every example file imports cleanly: unique node ids, every wire and scope names a node of the file', () => {
+  const dir = path.join(ROOT, 'examples');
+  const files = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length >= 5, files.join(', '));
+  for (const f of files) {
+    const flow = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Array<{ id: string; wires?: string[][]; scope?: string[] | null }>;
+    const ids = flow.map((n) => n.id);
+    const dupes = ids.filter((id, i) => ids.indexOf(id) !== i);
+    assert.deepEqual(dupes, [], `${f}: node ids used twice`);
+    const known = new Set(ids);
+    for (const n of flow) {
+      for (const target of (n.wires ?? []).flat()) assert.ok(known.has(target), `${f}: ${n.id} is wired to ${target}, which is not in the file`);
+      for (const s of n.scope ?? []) assert.ok(known.has(s), `${f}: ${n.id} watches ${s}, which is not in the file`);
+    }
   }
 });

@@ -33,8 +33,9 @@ export function parseKeepaliveOptions(payload: string): KeepaliveOptions {
   const list = (parsed as Record<string, unknown>)['keepalive-options'];
   if (!Array.isArray(list)) return opts;
   for (const el of list) {
-    if (typeof el === 'string') continue; // plain options such as "suppress-republish"
-    if (!el || typeof el !== 'object') break;
+    // F looks only at objects (nlohmann's is_object: not arrays); strings such as
+    // "suppress-republish", numbers, null and arrays are passed over
+    if (!el || typeof el !== 'object' || Array.isArray(el)) continue;
     const echo = (el as Record<string, unknown>)['full-publish-completed-echo'];
     if (typeof echo !== 'string') break; // F stops option parsing here, keeping what it found
     opts.echo = echo;

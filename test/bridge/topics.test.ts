@@ -64,6 +64,12 @@ test('keep-alive options are read as dbus-flashmq reads them', () => {
     { suppressRepublish: false, echo: 'abc' });
   assert.deepEqual(parseKeepaliveOptions('{"keepalive-options":[{"full-publish-completed-echo":"a"},{"x":1},{"full-publish-completed-echo":"b"}]}'),
     { suppressRepublish: false, echo: 'a' }, 'a bad element stops option parsing');
+  for (const first of ['5', 'null', '[]', '"suppress-republish-not"', 'true']) {
+    assert.deepEqual(parseKeepaliveOptions(`{"keepalive-options":[${first},{"full-publish-completed-echo":"x"}]}`).echo, 'x',
+      `F looks only at objects: ${first} before the echo is passed over`);
+  }
+  assert.deepEqual(parseKeepaliveOptions('{"keepalive-options":[{"full-publish-completed-echo":7},{"full-publish-completed-echo":"b"}]}'),
+    { suppressRepublish: false }, 'a non-string echo stops option parsing');
   assert.deepEqual(parseKeepaliveOptions('["vebus/#"]'), { suppressRepublish: false });
   assert.deepEqual(parseKeepaliveOptions('null'), { suppressRepublish: false });
 });

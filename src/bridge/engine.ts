@@ -19,14 +19,14 @@ import { MAX_REQUEST_PAYLOAD } from './request-limits';
 import { ItemAddress, parseRequestTopic, shortServiceType } from './topics';
 import { topicLevelProblem, utf8Bytes } from './topic-names';
 import { WritePolicy } from './write-policy';
-import { WriteOrigin, WriteResult, Writes } from './writes';
+import { WriteOptions, WriteOrigin, WriteResult, Writes } from './writes';
 
 export type { Logger, OutMessage, UpdateCause, ItemUpdate } from './engine-api';
 export { RequestError } from './engine-api';
 export type { FullPublishCompleted } from './flashmq-protocol';
 export type { ProtocolMode } from './protocol';
 export type { ReadItem } from './reads';
-export type { WriteResult } from './writes';
+export type { QueuedWrite, WriteOptions, WriteOrigin, WriteResult } from './writes';
 
 export interface EngineOptions {
   /** Portal ID to use; else /data/venus/unique-id, else com.victronenergy.system /Serial (N9). */
@@ -341,8 +341,8 @@ export class GxEngine extends EventEmitter implements EngineHost {
   }
 
   /** Writes a parsed JSON value to an item, typed per W4; see writes.ts. */
-  writeLiteral(addr: ItemAddress, lit: JsonLiteral, source: WriteOrigin): Promise<WriteResult> {
-    return this.writes.writeLiteral(addr, lit, source);
+  writeLiteral(addr: ItemAddress, lit: JsonLiteral, source: WriteOrigin, opts?: WriteOptions): Promise<WriteResult> {
+    return this.writes.writeLiteral(addr, lit, source, opts);
   }
 
   // ---------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 // call in flight and one write waiting; a newer write to an item replaces the one waiting for
 // it, which then ends as superseded. So the order per item is kept (a later write is never
 // overtaken by an earlier one), a flood of writes to one item costs a few calls, and the value
-// left on the bus is the last one requested.
+// left on the bus is the last one requested. A write that must never come after a newer one
+// (the setpoint keeper's repeats, src/nodes/setpoint-keeper.ts) asks busy() first and is not
+// queued at all while its item has a write in flight or waiting.
 
 export class WriteQueueFullError extends Error {}
 
@@ -34,6 +36,11 @@ export class WriteQueue<T> {
 
   get queued(): number {
     return this.waiting.size;
+  }
+
+  /** Whether `key` has a call in flight or a write waiting. */
+  busy(key: string): boolean {
+    return this.running.has(key) || this.waiting.has(key);
   }
 
   /**

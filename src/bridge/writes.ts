@@ -39,9 +39,35 @@ export interface WriteResult {
   confirmation?: SetValueOutcome['confirmation'];
   /** a newer write to the same item took this one's place before it was sent */
   superseded?: boolean;
+  /** asked with `onlyIfIdle`: not written, the item had a write in flight or waiting */
+  skipped?: boolean;
   error?: string;
   source: WriteOrigin;
 }
+
+/** How a flow write is made (the setpoint keeper's repeats, src/nodes/setpoint-keeper.ts). */
+export interface WriteOptions {
+  /** who writes: handed on in the 'write-queued' event, so a writer can tell its own writes */
+  writer?: object;
+  /**
+   * Write only if the item has no write in flight or waiting, else skip it (`skipped`, not
+   * reported): a repeat of an older value never supersedes, nor comes after, a newer write.
+   */
+  onlyIfIdle?: boolean;
+}
+
+/**
+ * The engine's 'write-queued' event: a write passed every check and is queued for SetValue
+ * (emitted synchronously, in the order writes are queued, before any of them is carried out).
+ */
+export interface QueuedWrite {
+  service: string;
+  path: string;
+  origin: WriteOrigin;
+  writer?: object;
+}
+
+export const SKIPPED = 'not written: the item has a write in flight or waiting';
 
 const SET_VALUE_CODES: Record<number, string> = {
   1: 'the service refused the value (not writeable, or it could not be converted)',
@@ -111,12 +137,13 @@ export class Writes {
   }
 
   /** Writes a parsed JSON value to an item, typed per W4 (the item's own type where known). */
-  writeLiteral(addr: ItemAddress, lit: JsonLiteral, origin: WriteOrigin): Promise<WriteResult> {
-    return this.write(addr, lit, origin, this.topic(addr));
+  writeLiteral(addr: ItemAddress, lit: JsonLiteral, origin: WriteOrigin, opts?: WriteOptions): Promise<WriteResult> {
+    return this.write(addr, lit, origin, this.topic(addr), undefined, opts);
   }
 
   /** Everything up to the queue runs synchronously, so writes queue in the order they came. */
-  private async write(addr: ItemAddress, lit: JsonLiteral, origin: WriteOrigin, topic: string, reply?: ReplyTo): Promise<WriteResult> {
+  private async write(addr: ItemAddress, lit: JsonLiteral, origin: WriteOrigin, topic: string, reply?: ReplyTo,
+    opts: WriteOptions = {}): Promise<WriteResult> {
     let service: Service;
     try {
       service = routeOf(this.host.cache, addr);
@@ -146,9 +173,16 @@ export class Writes {
     // a GX that does not answer (a remote source gone quiet) may carry a write out late, when it
     // wakes up, or not at all, and nothing would tell: refused, for flows and MQTT alike
     if (this.source.stale) return this.report({ ...base, ok: false, error: STALE_REFUSAL }, reply);
+    const key = `${service.name}\0${addr.path}`;
+    if (opts.onlyIfIdle && this.queue.busy(key)) {
+      this.host.logger.debug(`write ${topic}: ${SKIPPED}`);
+      return { ...base, ok: false, skipped: true, error: SKIPPED };
+    }
+    const queued: QueuedWrite = { service: service.name, path: addr.path, origin, writer: opts.writer };
+    this.host.emit('write-queued', queued);
     let outcome: QueuedOutcome<SetValueOutcome>;
     try {
-      outcome = await this.queue.run(`${service.name}\0${addr.path}`, () => this.source.setValue(service.name, addr.path, value));
+      outcome = await this.queue.run(key, () => this.source.setValue(service.name, addr.path, value));
     } catch (e) {
       const err = e as Error & { errorName?: string };
       if (err instanceof WriteQueueFullError) return this.report({ ...base, ok: false, error: err.message }, reply);

@@ -2,11 +2,14 @@
 // not, sends its result message; a failure also goes to done(err) (Catch nodes, or Node-RED's
 // log once when there is no Catch node). With "repeat every N s" the value is written again
 // every N s until a stop message, a redeploy, the hold time without a new value, or the GX
-// going away (src/nodes/setpoint-keeper.ts).
+// going away (src/nodes/setpoint-keeper.ts). A write superseded by a newer one to the same item
+// is reported (ok: false, superseded: true) but is no failure of the flow: the newer value is
+// the one it wants.
 import type { NodeMessage } from 'node-red';
-import { WriteController, FlowWriteResult, valueOf } from '../../src/nodes/write-controller';
+import type { WriteOrigin } from '../../src/bridge/engine';
+import { WriteController, PreparedWrite, valueOf } from '../../src/nodes/write-controller';
 import { attachToConfig, flag, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
-import { Hold, SetpointKeeper, StopReason } from '../../src/nodes/setpoint-keeper';
+import { Hold, InputOutcome, SetpointKeeper, StopReason } from '../../src/nodes/setpoint-keeper';
 import { NodeStatus, Status, STATUS_MAX } from '../../src/nodes/status';
 import { UnconfirmedLog, writtenStatus } from '../../src/nodes/write-outcome';
 import { keeperOptionsOf, holdStatusText, KeeperDef } from '../../src/nodes/write-repeat';
@@ -46,6 +49,8 @@ export = function register(RED: NodeAPI): void {
     const engine = config.engine;
     const controller = new WriteController(engine, def.path ?? '');
     const inFlight = new Set<Promise<unknown>>();
+    /** inputs being written: a superseded one leaves the status to the newer one */
+    let writing = 0;
     const unconfirmed = new UnconfirmedLog((t) => this.warn(t));
     const track = <T>(p: Promise<T>): Promise<T> => {
       const tracked = config.trackWrite(p);
@@ -71,7 +76,7 @@ export = function register(RED: NodeAPI): void {
     const repeatOutput = flag(def.repeatOutput);
     if (keeperOpts) {
       keeper = new SetpointKeeper<HoldContext>(engine, keeperOpts, {
-        write: (addr, lit) => track(controller.writeTo(addr, lit)),
+        write: (addr, lit, opts) => track(controller.writeTo(addr, lit, opts)),
         repeated: (h, r) => {
           if (repeatOutput) node.send({ ...RED.util.cloneMessage(h.context.msg), payload: r, repeat: h.repeats } as NodeMessage);
           else node.debug(`repeat ${h.repeats} of ${describe(h)}: ${r.ok ? 'written' : r.error}`);
@@ -101,6 +106,8 @@ export = function register(RED: NodeAPI): void {
           'send a new value to hold again'],
         'gx-gone': [Status.failed('GX gone'), `stopped repeating ${describe(h)}: the connection to the GX went away; ` +
           'it does not resume by itself, send a new value to hold again'],
+        'taken-over': [Status.idle('taken over'), `stopped repeating ${describe(h)}: ${elsewhere(h.takenOverBy)} wrote the item ` +
+          'since, and its newer value is not written over; send a new value to hold again'],
       };
       const w = why[reason];
       if (w) node.warn(w[1]);
@@ -118,38 +125,51 @@ export = function register(RED: NodeAPI): void {
       if (m.stop === true || (keeper && msg.payload !== undefined && valueOf(msg.payload) === null)) {
         // a stop: of the item the message names, or of every hold when it names none
         const t = controller.target(msg.topic);
-        const stopped = keeper ? keeper.stop(t.addr) : [];
-        const result: Record<string, unknown> = { ok: true, stopped: stopped.length, source: 'flow' };
+        const stopped = keeper ? keeper.stop(t.addr) : 0;
+        const result: Record<string, unknown> = { ok: true, stopped, source: 'flow' };
         if (t.addr) {
           const r = controller.failed(t.addr, '');
           result.topic = r.topic;
           result.path = r.path;
         }
         send({ ...msg, payload: result });
-        if (!showHolds()) status.set(Status.idle(stopped.length > 0 ? 'stopped' : 'nothing held'));
+        if (!showHolds()) status.set(Status.idle(stopped > 0 ? 'stopped' : 'nothing held'));
         done();
         return;
       }
       status.set(Status.busy('writing'));
-      const prepared = controller.prepare(msg.topic, msg.payload);
-      const write: Promise<FlowWriteResult> = prepared.ok ? track(controller.writeTo(prepared.addr, prepared.lit)) : Promise.resolve(prepared.result);
-      write.then((result) => {
+      const prepared: PreparedWrite = controller.prepare(msg.topic, msg.payload);
+      writing++;
+      // with a keeper, the item's hold ends before the new value is queued, and a new one
+      // starts only from this write's result (setpoint-keeper.ts input())
+      const write: Promise<InputOutcome<HoldContext>> = !prepared.ok ? Promise.resolve({ result: prepared.result })
+        : keeper ? keeper.input(prepared.addr, prepared.lit, { msg: RED.util.cloneMessage(msg) })
+          : track(controller.writeTo(prepared.addr, prepared.lit)).then((result) => ({ result }));
+      write.then(({ result, overtakenBy }) => {
+        writing--;
         send({ ...msg, payload: result });
         if (result.ok) {
-          if (keeper && prepared.ok) keeper.hold(prepared.addr, prepared.lit, result, { msg: RED.util.cloneMessage(msg) });
+          if (overtakenBy) {
+            node.warn(`wrote ${short(result.value)} to ${result.topic}, but does not hold it: ${elsewhere(overtakenBy)} wrote ` +
+              'the item right after, and its newer value is not written over');
+          }
           // "sent, not confirmed" (a GX over MQTT said nothing) is no failure: see write-outcome.ts
           if (!showHolds()) status.set(writtenStatus(result));
           unconfirmed.note(result);
           done();
+        } else if (result.superseded) {
+          // no failure of the flow: a newer write to the item took its place, and that one is
+          // the value wanted (it reports itself); the status is left to it
+          node.debug(`write to ${result.topic}: ${result.error}`);
+          if (writing === 0 && !showHolds()) status.set(Status.idle('superseded'));
+          done();
         } else {
-          // a new value that could not be written ends the item's hold: the old value is not the one wanted
-          if (keeper && prepared.ok) keeper.drop(prepared.addr);
           status.set(Status.failed('write failed'));
           done(new Error(result.topic ? `write to ${result.topic} failed: ${result.error}` : `write failed: ${result.error}`));
         }
       }, (err: Error) => {
         // not expected (the controller turns failures into results), but never silent
-        if (keeper && prepared.ok) keeper.drop(prepared.addr);
+        writing--;
         send({ ...msg, payload: { ok: false, error: err.message, source: 'flow' } });
         status.set(Status.failed('write failed'));
         done(err);
@@ -178,3 +198,9 @@ function short(v: unknown): string {
   }
   return s.length > STATUS_MAX ? s.slice(0, STATUS_MAX) : s;
 }
+
+/** Who else wrote an item (a hold ends, or an input is not held). */
+function elsewhere(origin: WriteOrigin | undefined): string {
+  return origin === 'mqtt' ? 'an MQTT write request (W/…)' : 'another flow write (another gx-write node)';
+}
+

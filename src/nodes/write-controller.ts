@@ -2,7 +2,7 @@
 // reports the outcome (unlike dbus-flashmq and dbus-mqtt, failures are never silent). The
 // configured path wins over msg.topic. Every outcome is a WriteResult, failures included:
 // a bad topic, a missing or unwritable payload, no D-Bus, no portal ID.
-import { GxEngine, WriteResult } from '../bridge/engine';
+import { GxEngine, WriteOptions, WriteResult } from '../bridge/engine';
 import { JsonLiteral, JsonSyntaxError, literalFromJs } from '../bridge/json-literal';
 import type { ItemAddress } from '../bridge/topics';
 import { noPortal, notConnected } from './read-controller';
@@ -46,10 +46,10 @@ export class WriteController {
   }
 
   /** One write through the engine's write path (policy, types, min/max, limits), as every write. */
-  async writeTo(addr: ItemAddress, lit: JsonLiteral): Promise<FlowWriteResult> {
+  async writeTo(addr: ItemAddress, lit: JsonLiteral, opts?: WriteOptions): Promise<FlowWriteResult> {
     if (this.engine.sourceState !== 'connected') return this.failed(addr, notConnected(this.engine));
     if (!this.engine.portalId) return this.failed(addr, noPortal);
-    return this.engine.writeLiteral(addr, lit, 'flow');
+    return this.engine.writeLiteral(addr, lit, 'flow', opts);
   }
 
   failed(addr: ItemAddress | undefined, error: string): FlowWriteResult {
@@ -69,3 +69,4 @@ export function valueOf(payload: unknown): unknown {
 function isValueObject(p: unknown): p is { value: unknown } {
   return typeof p === 'object' && p !== null && !Array.isArray(p) && !Buffer.isBuffer(p) && 'value' in p;
 }
+

@@ -13,6 +13,9 @@ export class ScriptedPeer {
   /** GetValue answers by path, beyond the items (sub-trees, odd replies) */
   values: Record<string, V> = {};
   setValueDelayMs = 0;
+  /** SetValue calls as they arrive, in order */
+  readonly received: Array<{ path: string; value: unknown }> = [];
+  /** SetValue calls as they are answered, in order (the item takes the value then) */
   readonly writes: Array<{ path: string; value: unknown }> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -35,6 +38,7 @@ export class ScriptedPeer {
         return true;
       }
       if (msg.member === 'SetValue') {
+        this.received.push({ path: msg.path as string, value: (msg.body[0] as V).value });
         const answer = () => {
           this.writes.push({ path: msg.path as string, value: (msg.body[0] as V).value });
           this.items[msg.path as string] = msg.body[0] as V;

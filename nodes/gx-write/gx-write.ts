@@ -4,10 +4,11 @@
 // every N s until a stop message, a redeploy, the hold time without a new value, or the GX
 // going away (src/nodes/setpoint-keeper.ts). A write superseded by a newer one to the same item
 // is reported (ok: false, superseded: true) but is no failure of the flow: the newer value is
-// the one it wants.
+// the one it wants. null ("invalid") is written only when the node allows it, and a gx-notify
+// message about a vanished item never.
 import type { NodeMessage } from 'node-red';
 import type { WriteOrigin } from '../../src/bridge/engine';
-import { WriteController, PreparedWrite, valueOf } from '../../src/nodes/write-controller';
+import { WriteController, isVanish, NULL_REFUSED, PreparedWrite, valueOf, VANISH_REFUSED } from '../../src/nodes/write-controller';
 import { attachToConfig, flag, Node, NodeAPI, PaletteDef, statusOf } from '../../src/nodes/red';
 import { Hold, InputOutcome, SetpointKeeper, StopReason } from '../../src/nodes/setpoint-keeper';
 import { NodeStatus, Status, STATUS_MAX } from '../../src/nodes/status';
@@ -19,6 +20,8 @@ const CLOSE_WAIT_MS = 5000;
 
 interface Def extends PaletteDef, KeeperDef {
   path?: string;
+  /** write null ("invalid") when a message asks for it (off: refused) */
+  allowInvalid?: boolean | string;
 }
 
 interface HoldContext {
@@ -47,7 +50,7 @@ export = function register(RED: NodeAPI): void {
     });
     if (!config?.engine) return;
     const engine = config.engine;
-    const controller = new WriteController(engine, def.path ?? '');
+    const controller = new WriteController(engine, def.path ?? '', flag(def.allowInvalid));
     const inFlight = new Set<Promise<unknown>>();
     /** inputs being written: a superseded one leaves the status to the newer one */
     let writing = 0;
@@ -138,7 +141,9 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       status.set(Status.busy('writing'));
-      const prepared: PreparedWrite = controller.prepare(msg.topic, msg.payload);
+      const prepared: PreparedWrite = isVanish(msg as { gx?: unknown })
+        ? { ok: false, result: controller.failed(controller.target(msg.topic).addr, VANISH_REFUSED) }
+        : controller.prepare(msg.topic, msg.payload);
       writing++;
       // with a keeper, the item's hold ends before the new value is queued, and a new one
       // starts only from this write's result (setpoint-keeper.ts input())
@@ -164,7 +169,7 @@ export = function register(RED: NodeAPI): void {
           if (writing === 0 && !showHolds()) status.set(Status.idle('superseded'));
           done();
         } else {
-          status.set(Status.failed('write failed'));
+          status.set(Status.failed(failedStatus(result.error)));
           done(new Error(result.topic ? `write to ${result.topic} failed: ${result.error}` : `write failed: ${result.error}`));
         }
       }, (err: Error) => {
@@ -204,3 +209,9 @@ function elsewhere(origin: WriteOrigin | undefined): string {
   return origin === 'mqtt' ? 'an MQTT write request (W/…)' : 'another flow write (another gx-write node)';
 }
 
+/** The status of a failed write: what is wrong, in a few words. */
+function failedStatus(error: string | undefined): string {
+  if (error === NULL_REFUSED) return 'null not written';
+  if (error === VANISH_REFUSED) return 'vanish not written';
+  return 'write failed';
+}

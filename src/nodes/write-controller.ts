@@ -16,8 +16,20 @@ export type PreparedWrite =
   | { ok: true; addr: ItemAddress; lit: JsonLiteral }
   | { ok: false; result: FlowWriteResult };
 
+/**
+ * Why gx-write does not write null unless the node allows it: null is D-Bus's "invalid" (an
+ * empty array), which a device shows when it has no value, and what gx-notify sends when an
+ * item vanishes; passed on by a flow by mistake it would blank a device's setting.
+ */
+export const NULL_REFUSED = 'not written: null would write "invalid" (an empty value) to the item; tick ' +
+  '"Allow writing invalid (null)" in this node to write it on purpose';
+/** A gx-notify message about an item that went away carries no value for anything (msg.gx.cause). */
+export const VANISH_REFUSED = 'not written: the message says that an item vanished (msg.gx.cause is "vanish"), ' +
+  'it carries no value to write';
+
 export class WriteController {
-  constructor(private readonly engine: GxEngine, private readonly path: string) {}
+  /** `allowInvalid`: write null (the "invalid" value) when a message asks for it */
+  constructor(private readonly engine: GxEngine, private readonly path: string, private readonly allowInvalid = false) {}
 
   async write(msgTopic: unknown, payload: unknown): Promise<FlowWriteResult> {
     const p = this.prepare(msgTopic, payload);
@@ -38,6 +50,7 @@ export class WriteController {
     if (!t.addr) return { ok: false, result: this.failed(undefined, t.error!) };
     const addr = t.addr;
     if (payload === undefined) return { ok: false, result: this.failed(addr, 'msg.payload is missing: send the value, or {"value": …}') };
+    if (valueOf(payload) === null && !this.allowInvalid) return { ok: false, result: this.failed(addr, NULL_REFUSED) };
     try {
       return { ok: true, addr, lit: literalFromJs(valueOf(payload)) };
     } catch (e) {
@@ -70,3 +83,8 @@ function isValueObject(p: unknown): p is { value: unknown } {
   return typeof p === 'object' && p !== null && !Array.isArray(p) && !Buffer.isBuffer(p) && 'value' in p;
 }
 
+/** Whether a message is gx-notify's word that an item went away (never written, see VANISH_REFUSED). */
+export function isVanish(msg: { gx?: unknown }): boolean {
+  const gx = msg.gx;
+  return typeof gx === 'object' && gx !== null && (gx as { cause?: unknown }).cause === 'vanish';
+}

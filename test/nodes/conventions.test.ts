@@ -11,6 +11,7 @@ import { startPrivateBus, PrivateBus } from '../support/dbus-daemon';
 import { sleep, waitUntil } from '../support/engine-fixture';
 import { collect, connectedConfig as connected, helper, NODES, statusesOf, withAdminServer } from '../support/nr-helper';
 import { ScriptedPeer } from '../support/scripted-peer';
+import { VANISH_REFUSED as VANISH_REFUSED_TEXT } from '../../src/nodes/write-controller';
 
 let bus: PrivateBus;
 let sim: GxSimulator;
@@ -32,6 +33,7 @@ before(async () => {
       '/DeviceInstance': new Variant('i', 257),
       '/ProductName': 'MultiPlus-II 48/5000',
       '/Hub4/L1/AcPowerSetpoint': { type: 'd', value: 0 },
+      '/Hub4/L2/AcPowerSetpoint': { type: 'd', value: 0 },
       '/Interfaces/Mk2/Tunnel': { type: 'ai', value: [1, 2, 3] },
       '/Dc/0/Voltage': { type: 'd', value: 52.1, text: '52.10V' },
     },
@@ -201,6 +203,66 @@ test('gx-write: every failure sends its result message and reaches Catch once; w
     const c = caught.find((x) => x._msgid === m._msgid);
     assert.ok(c && c.error.message.includes(m.payload.error), `the Catch node has the same failure: ${m.payload.error}`);
   }
+});
+
+test('gx-write: null is refused unless the node allows it; a vanish message is never written; MQTT {"value":null} still writes invalid', async () => {
+  const L2 = '/Hub4/L2/AcPowerSetpoint';
+  const TEMP = 'com.victronenergy.temperature.conv1';
+  await helper.load(NODES, [
+    tab, cfg(),
+    // a mirror chain: whatever gx-notify sends goes to both writers, the vanish of the sensor too
+    { id: 'n', type: 'gx-notify', z: 'f1', server: 'cfg', filter: 'temperature/24/Temperature', wires: [['w', 'wa']] },
+    { id: 'w', type: 'gx-write', z: 'f1', server: 'cfg', path: `vebus/257${L2}`, wires: [['out']] },
+    { id: 'wa', type: 'gx-write', z: 'f1', server: 'cfg', path: `vebus/257${L2}`, allowInvalid: true, wires: [['outa']] },
+    { id: 'out', type: 'helper', z: 'f1' }, { id: 'outa', type: 'helper', z: 'f1' }, catcher, caughtNode,
+  ]);
+  const out = collect(helper.getNode('out'));
+  const outa = collect(helper.getNode('outa'));
+  const caught = collect(helper.getNode('caught'));
+  const statuses = statusesOf('w');
+  const c = await connected();
+  const vebus = sim.service('com.victronenergy.vebus.ttyO1')!;
+  const l2 = () => vebus.writes.filter((x) => x.path === L2);
+  const isInvalid = (v: Variant) => v.signature === 'ai' && Array.isArray(v.value) && v.value.length === 0;
+  // the sensor appears: its value is written by both; then it goes away
+  await sim.addService({ name: TEMP, paths: { '/DeviceInstance': new Variant('i', 24), '/Temperature': { type: 'd', value: 21.5 } } });
+  await waitUntil(() => out.length === 1 && outa.length === 1, 5000, 'the value is written');
+  assert.ok(out[0].payload.ok && outa[0].payload.ok);
+  await sim.removeService(TEMP);
+  await waitUntil(() => out.length === 2 && outa.length === 2 && caught.length === 2, 5000, 'the vanish is refused by both');
+  for (const m of [out[1], outa[1]]) {
+    assert.equal(m.gx.cause, 'vanish');
+    assert.deepEqual(m.payload, { ok: false, error: VANISH_REFUSED_TEXT, source: 'flow', topic: `W/${P}/vebus/257${L2}`, path: L2 });
+  }
+  assert.equal(statuses[statuses.length - 1].text, 'vanish not written');
+  assert.ok(!l2().some((x) => isInvalid(x.value)), 'nothing invalid was written');
+  assert.equal(vebus.getValue(L2)!.value, 21.5);
+  // null from a flow, as it is or as {value: null}: refused without the option
+  helper.getNode('w').receive({ payload: null });
+  helper.getNode('w').receive({ payload: { value: null } });
+  await waitUntil(() => out.length === 4 && caught.length === 4, 5000, 'two refusals');
+  for (const m of out.slice(2)) {
+    assert.equal(m.payload.ok, false);
+    assert.match(m.payload.error, /^not written: null would write "invalid" .* tick "Allow writing invalid \(null\)" in this node/);
+  }
+  assert.match(caught[3].error.message, /null would write "invalid"/);
+  assert.equal(statuses[statuses.length - 1].text, 'null not written');
+  assert.equal(statuses[statuses.length - 1].fill, 'red');
+  assert.ok(!l2().some((x) => isInvalid(x.value)), 'still nothing invalid written');
+  // with the option it is written
+  helper.getNode('wa').receive({ payload: null });
+  await waitUntil(() => outa.length === 3);
+  assert.equal(outa[2].payload.ok, true, JSON.stringify(outa[2].payload));
+  assert.equal(outa[2].payload.signature, 'ai');
+  assert.ok(isInvalid(vebus.getValue(L2)!));
+  // MQTT keeps dbus-flashmq's meaning
+  helper.getNode('wa').receive({ payload: 7 });
+  await waitUntil(() => vebus.getValue(L2)!.value === 7);
+  const n = l2().length;
+  c.controller.engine.handleMqttRequest(`W/${P}/vebus/257${L2}`, '{"value":null}', false);
+  await waitUntil(() => l2().length === n + 1, 5000, 'the MQTT write');
+  assert.ok(isInvalid(vebus.getValue(L2)!));
+  assert.equal(caught.length, 4);
 });
 
 test('a refused flow write is logged once (by the node), a refused MQTT write once (by the config node)', async () => {

@@ -252,3 +252,31 @@ test('int64: -9223372036854775808 reaches the bus exactly (issue 14 #14)', async
   assert.equal((await flowWrite(S('/Settings/Big'), 9223372036854775807n)).ok, true);
   assert.deepEqual(settings.getValue('/Settings/Big'), new Variant('x', 9223372036854775807n));
 });
+
+test('"only if idle" (the setpoint keeper\'s repeats): skipped while the item has a write in flight or waiting, never taking its place; write-queued names the writer, in queue order', async () => {
+  const path = '/Settings/CGwacs/AcPowerSetPoint';
+  const calls = writesTo(settings, path).length;
+  const queued: Array<{ path: string; origin: string; writer?: object }> = [];
+  const onQueued = (q: { path: string; origin: string; writer?: object }) => { if (q.path === path) queued.push(q); };
+  fx.engine.on('write-queued', onQueued);
+  const keeper = {};
+  const repeat = (v: number) => fx.engine.writeLiteral(S(path), literalFromJs(v), 'flow', { writer: keeper, onlyIfIdle: true });
+  try {
+    const first = flowWrite(S(path), 101); // goes out at once
+    const whileInFlight = repeat(1);
+    const waiting = flowWrite(S(path), 102); // waits for 101
+    const whileWaiting = repeat(2);
+    const results = await Promise.all([first, whileInFlight, waiting, whileWaiting]);
+    assert.deepEqual(results.map((r) => [r.ok, r.skipped, r.superseded]),
+      [[true, undefined, undefined], [false, true, undefined], [true, undefined, undefined], [false, true, undefined]]);
+    assert.equal(results[1].error, 'not written: the item has a write in flight or waiting');
+    assert.deepEqual(writesTo(settings, path).slice(calls).map((w) => w.value.value), [101, 102], 'the skipped ones never reached the bus');
+    const idle = await repeat(3);
+    assert.equal(idle.ok, true, 'idle: written');
+    assert.deepEqual(writesTo(settings, path).slice(calls).map((w) => w.value.value), [101, 102, 3]);
+    assert.deepEqual(queued.map((q) => [q.origin, q.writer === keeper]), [['flow', false], ['flow', false], ['flow', true]],
+      'one event per queued write, none for the skipped ones');
+  } finally {
+    fx.engine.removeListener('write-queued', onQueued);
+  }
+});

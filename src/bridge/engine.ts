@@ -67,6 +67,9 @@ export class GxEngine extends EventEmitter implements EngineHost {
 
   constructor(readonly source: ItemSource, opts: EngineOptions = {}) {
     super();
+    // one engine fans out to every palette node of its GX (each adds a few listeners): dozens are
+    // normal, so Node's "possible EventEmitter memory leak" warning would only mislead users
+    this.setMaxListeners(0);
     this.mode = opts.mode ?? 'flashmq';
     this.timing = { ...FLASHMQ_TIMING, ...opts.timing };
     this.log = opts.logger ?? silentLogger;

@@ -303,3 +303,22 @@ test('redeploys release everything: D-Bus connections, listeners and timers', as
   await sleep(200);
   assert.ok(handles() <= baseline + 1, `active handles ${baseline} → ${handles()}`);
 });
+
+test('dozens of nodes on one GX config node: no "possible EventEmitter memory leak" warning in the log', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => { if (w.name === 'MaxListenersExceededWarning') warnings.push(w); };
+  process.on('warning', onWarning);
+  try {
+    const nodes: object[] = [tab, cfg()];
+    for (let i = 0; i < 25; i++) nodes.push({ id: `n${i}`, type: 'gx-notify', z: 'f1', server: 'cfg', filter: 'battery/+/Soc', wires: [[]] });
+    for (let i = 0; i < 12; i++) {
+      nodes.push({ id: `w${i}`, type: 'gx-write', z: 'f1', server: 'cfg', path: 'settings/0/Settings/CGwacs/AcPowerSetPoint', repeat: 30, wires: [[]] });
+    }
+    await helper.load(NODES, nodes);
+    await connected();
+    await sleep(50); // process warnings are emitted on the next tick
+    assert.deepEqual(warnings.map((w) => w.message), []);
+  } finally {
+    process.removeListener('warning', onWarning);
+  }
+});

@@ -12,7 +12,7 @@ import type { ItemSource, SetValueOutcome, SourceState } from '../bridge/item-so
 import type { TypedValue } from '../bridge/typed-value';
 import { explainTlsError, RemoteGxOptions, ResolvedConnection, resolveConnection } from './connection';
 import { literalTextOf } from './json-typed';
-import { KeepaliveLoop, KeepaliveLoopTiming, REMOTE_KEEPALIVE_TIMING } from './keepalive-loop';
+import { KeepaliveLoop, KeepaliveLoopTiming, REMOTE_KEEPALIVE_TIMING, suppressPayload } from './keepalive-loop';
 import { completionEcho, decodeItemPayload, parseNotificationTopic } from './notification';
 import { REMOTE_READ_TIMING, RemoteReads, RemoteReadTiming } from './remote-reads';
 import { RemoteLimits, RemoteService, RemoteServices, serviceNameOf } from './remote-services';
@@ -58,6 +58,8 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
   private readonly staleWatch: StaleWatch;
   private readonly reads: RemoteReads;
   private readonly writes: RemoteWrites;
+  /** the payload of every R we publish besides keep-alives (see getValue) */
+  private readonly readPayload: string;
   /** the first full republish of this connection is in (or its fall-back time is over) */
   private scannedThisConnection = false;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -80,6 +82,9 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     this.maxPayloadBytes = limits.maxPayloadBytes;
     this.nPrefix = `N/${this.portalId}/`;
     this.sPrefix = `S/${this.portalId}/`;
+    this.reads = new RemoteReads(this.timing);
+    this.writes = new RemoteWrites(this.timing);
+    this.readPayload = suppressPayload(this.writes.callerId);
     this.services = new RemoteServices({
       service: (name, items, info) => this.emit('service', name, items, info),
       changes: (name, items) => this.emit('changes', name, items),
@@ -94,7 +99,7 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
       },
       completed: (generation) => this.fullPublishCompleted(generation),
       fallback: () => this.scanFallback(),
-    }, this.timing);
+    }, this.timing, this.writes.callerId);
     this.staleWatch = new StaleWatch(this.timing.staleMs, {
       changed: (stale, detail) => {
         this.log(stale ? 'warn' : 'info', `${this.conn.label}: ${stale ? 'stale' : 'no longer stale'}: ${detail}`);
@@ -102,8 +107,6 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
       },
       retry: () => this.keepalive.full(),
     });
-    this.reads = new RemoteReads(this.timing);
-    this.writes = new RemoteWrites(this.timing);
   }
 
   get state(): SourceState {
@@ -399,7 +402,9 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     const svc = this.serviceOf(service);
     if (this._state !== 'connected') throw new Error(`not connected to ${this.conn.label}`);
     const rest = `${svc.type}/${svc.instance}`;
-    const R = (p: string) => this.publish(`R/${this.portalId}/${rest}${p === '/' ? '/' : p}`, '');
+    // not empty: dbus-flashmq takes an R on system/0/Serial for a keep-alive too (K1), and one
+    // without suppress-republish would make the GX republish everything; other reads ignore it (R1)
+    const R = (p: string) => this.publish(`R/${this.portalId}/${rest}${p === '/' ? '/' : p}`, this.readPayload);
     const what = `R/${this.portalId}/${rest}${path === '/' ? '/' : path}`;
     if (svc.paths.has(path)) return this.reads.leaf(service, path, what, () => R(path));
     return this.reads.tree(service, path, svc.paths.keys(), what, R);
@@ -411,6 +416,6 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     const rest = `${svc.type}/${svc.instance}${path}`;
     return this.writes.write(service, path, rest, literal, value,
       (payload) => this.publish(`W/${this.portalId}/${rest}`, payload),
-      () => this.publish(`R/${this.portalId}/${rest}`, ''));
+      () => this.publish(`R/${this.portalId}/${rest}`, this.readPayload));
   }
 }

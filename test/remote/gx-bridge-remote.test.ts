@@ -77,6 +77,27 @@ test('a write on B reaches the GX\'s D-Bus; a read on B is answered on B', async
   assert.equal(n.payload, '{"max":300000.0,"min":-1.0,"value":1234.0}');
 });
 
+test('a Serial read on B (the old keep-alive) is answered without making the GX republish everything', async () => {
+  const reqA = await new Subscriber(gx.broker.port, [`R/${P}/system/0/Serial`]).start();
+  try {
+    subA.clear();
+    subB.clear();
+    await publish(b.port, `R/${P}/system/0/Serial`, '');
+    await subB.waitFor((m) => m.topic === `N/${P}/system/0/Serial`, 10000);
+    // what B passed on: a read that is a suppress-republish keep-alive for dbus-flashmq (K1, K4)
+    const r = await reqA.waitFor(() => true);
+    assert.match(r.payload, /"keepalive-options":\["suppress-republish"\]/);
+    // A handles the keep-alive part first and answers the read after it: a republish would be
+    // complete before A's answer
+    const answer = await subA.waitFor((m) => m.topic === `N/${P}/system/0/Serial`);
+    const before = subA.messages.slice(0, subA.messages.indexOf(answer));
+    assert.equal(before.filter((m) => m.topic === `N/${P}/full_publish_completed`).length, 0);
+    assert.ok(before.length < 50, `${before.length} messages on A before the answer`);
+  } finally {
+    await reqA.stop();
+  }
+});
+
 test('the GX stays alive while gx-bridge is connected: heartbeats and changes keep coming on A', async () => {
   await sleep(6000); // longer than the GX's 4 s window
   subA.clear();

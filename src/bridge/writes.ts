@@ -16,7 +16,7 @@ import { isInvalid, TypedValue } from './typed-value';
 import { checkWriteValue, WriteLimitError } from './write-limits';
 import { checkWritePolicy, WritePolicy } from './write-policy';
 import { rangeProblem } from './write-range';
-import { errorReply, ReplyTo, replyTopic, successReply } from './write-reply';
+import { errorReply, ReplyTo, replyTopic, successReply, UNCONFIRMED_REPLY } from './write-reply';
 import { parseWriteRequest, WriteRequest, WriteRequestError } from './write-request';
 import { QueuedOutcome, WriteQueue, WriteQueueFullError } from './write-queue';
 import { toDbusValue, typeName, withArticle, WriteTypeError } from './write-value';
@@ -55,6 +55,8 @@ export const STALE_REFUSAL = 'not written: the GX is not answering (nothing hear
 
 export class Writes {
   private readonly queue: WriteQueue<SetValueOutcome>;
+  /** items whose unconfirmed MQTT writes were logged (once per item, bounded) */
+  private readonly unconfirmedLogged = new Set<string>();
 
   constructor(private readonly host: EngineHost, private readonly source: ItemSource, public policy: WritePolicy,
     maxInFlight = 4, maxWaiting = 200) {
@@ -158,10 +160,22 @@ export class Writes {
     }
     if (!outcome.ran) return this.report({ ...base, ok: false, superseded: true, error: SUPERSEDED }, reply);
     const { code, confirmation } = outcome.value;
+    if (confirmation === 'unconfirmed') {
+      if (origin === 'mqtt') this.logUnconfirmed(topic, `${service.name}\0${addr.path}`);
+      return this.report({ ...base, ok: true, confirmation }, reply, UNCONFIRMED_REPLY); // no code: SetValue never answered
+    }
     if (code !== 0) {
       return this.report({ ...base, ok: false, code, confirmation, error: `SetValue returned ${code}: ${SET_VALUE_CODES[code] ?? 'refused'}` }, reply);
     }
     return this.report({ ...base, ok: true, code, confirmation }, reply);
+  }
+
+  /** gx-write logs its own; W requests from the broker are logged here, once per item. */
+  private logUnconfirmed(topic: string, key: string): void {
+    if (this.unconfirmedLogged.has(key) || this.unconfirmedLogged.size >= 1000) return;
+    this.unconfirmedLogged.add(key);
+    this.host.logger.warn(`write ${logText(topic)}: sent to the GX, not confirmed (no reply, and no notification showed the ` +
+      'value in time): the item may be read-only there, or the GX changed the value; its S/ reply says so (told once per item)');
   }
 
   private topic(addr: ItemAddress): string {

@@ -9,6 +9,7 @@
 // in every full republish, chunks on request. `freeze()` makes it go quiet (as SIGSTOP would).
 import { createHash } from 'crypto';
 import * as mqtt from 'mqtt';
+import { endClient } from '../../src/mqtt/client-end';
 
 export interface FakeGxOptions {
   portal: string;
@@ -177,7 +178,7 @@ export class FakeGx {
     this.aliveTimer = this.heartbeat = undefined;
     const c = this.client;
     this.client = undefined;
-    if (c) await c.endAsync();
+    if (c) await endClient(c);
   }
 }
 

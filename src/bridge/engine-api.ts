@@ -74,7 +74,11 @@ export function routeOf(cache: ItemCache, addr: ItemAddress): Service {
   }
   const busName = addr.busName ?? t.busName;
   const service = cache.route(t.type, addr.instance);
-  if (!service || (busName !== undefined && service.name !== busName)) {
+  if (service && busName !== undefined && service.busName === undefined) {
+    throw new RequestError(`can't find ${busName}/${addr.instance}: the GX has not told the bus name of ${service.label} ` +
+      `(system/0/ServiceMapping); use ${t.type}/${addr.instance}`);
+  }
+  if (!service || (busName !== undefined && service.busName !== busName)) {
     throw new RequestError(`can't find a D-Bus service for ${busName ?? t.type}/${addr.instance}`);
   }
   return service;

@@ -114,6 +114,10 @@ export class GxEngine extends EventEmitter implements EngineHost {
     this.onSource('service', (name: string, items: SourceItem[], info?: ServiceInfo) => this.onService(name, items, info));
     this.onSource('changes', (name: string, items: SourceItem[]) => this.onChanges(name, items));
     this.onSource('service-gone', (name: string) => this.onServiceGone(name));
+    this.onSource('bus-name', (name: string, busName?: string) => {
+      const service = this.cache.services.get(name);
+      if (service) service.busName = busName; // only sources that make names up send it
+    });
     this.onSource('state', (state: SourceState, detail?: string) => {
       if (state === 'disconnected') {
         this.initialScanDone = false;
@@ -183,8 +187,13 @@ export class GxEngine extends EventEmitter implements EngineHost {
       // deliberately do better: the service now holds exactly the new owner's items, and the
       // topics only the old owner had are emptied once, as when a service goes (S1).
       this.vanish(service.detached(service.replaceItems(items)));
+      if (info?.synthetic) service.busName = info.busName;
     } else {
       service = new Service(name, shortServiceType(name), instance, this.portal ?? '');
+      if (info?.synthetic) {
+        service.label = service.routingKey;
+        service.busName = info.busName;
+      }
       if (!this.cache.add(service)) return; // its topics cannot exist (reported by the cache)
       const routed = this.cache.route(service.type, service.instance)!;
       if (routed !== service) {

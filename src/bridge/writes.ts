@@ -126,7 +126,7 @@ export class Writes {
       return this.failed(addr, origin, (e as Error).message, topic, reply);
     }
     const item = service.items.get(addr.path);
-    if (!item) return this.failed(addr, origin, `${addr.path} is not a known item of ${service.name}`, topic, reply, service);
+    if (!item) return this.failed(addr, origin, `${addr.path} is not a known item of ${service.label}`, topic, reply, service);
     const refused = checkWritePolicy(this.policy, { type: service.type, instance: service.instance, path: addr.path });
     if (refused) return this.failed(addr, origin, refused, topic, reply, service);
     // J4: a written pincode or access-point password is never echoed, not even in errors
@@ -152,11 +152,13 @@ export class Writes {
     try {
       outcome = await this.queue.run(`${service.name}\0${addr.path}`, () => this.source.setValue(service.name, addr.path, value));
     } catch (e) {
-      const err = e as Error & { errorName?: string };
+      const err = e as Error & { errorName?: string; busError?: string };
       if (err instanceof WriteQueueFullError) return this.report({ ...base, ok: false, error: err.message }, reply);
+      // the bus's answer as it came (item-source.ts): S/ replies pass it on unwrapped
+      const busError = err.errorName ?? err.busError;
       // a service's own error text might quote the value: for masked settings only its name
-      const why = masked ? err.errorName ?? 'the service answered with an error' : `${err.message}${err.errorName ? ` (${err.errorName})` : ''}`;
-      return this.report({ ...base, ok: false, error: `SetValue failed: ${why}` }, reply, err.errorName ?? `SetValue failed: ${why}`);
+      const why = masked ? busError ?? 'the service answered with an error' : `${err.message}${err.errorName ? ` (${err.errorName})` : ''}`;
+      return this.report({ ...base, ok: false, error: `SetValue failed: ${why}` }, reply, busError ?? `SetValue failed: ${why}`);
     }
     if (!outcome.ran) return this.report({ ...base, ok: false, superseded: true, error: SUPERSEDED }, reply);
     const { code, confirmation } = outcome.value;

@@ -15,7 +15,7 @@ import { literalTextOf } from './json-typed';
 import { KeepaliveLoop, KeepaliveLoopTiming, REMOTE_KEEPALIVE_TIMING, suppressPayload } from './keepalive-loop';
 import { completionEcho, decodeItemPayload, parseNotificationTopic } from './notification';
 import { REMOTE_READ_TIMING, RemoteReads, RemoteReadTiming } from './remote-reads';
-import { RemoteLimits, RemoteService, RemoteServices, serviceNameOf } from './remote-services';
+import { RemoteLimits, RemoteService, RemoteServices, serviceLabelOf, serviceNameOf } from './remote-services';
 import { REMOTE_WRITE_TIMING, RemoteWrites, RemoteWriteTiming } from './remote-writes';
 import { StaleWatch } from './stale-watch';
 
@@ -89,6 +89,7 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
       service: (name, items, info) => this.emit('service', name, items, info),
       changes: (name, items) => this.emit('changes', name, items),
       gone: (name) => this.emit('service-gone', name),
+      busName: (name, busName) => this.emit('bus-name', name, busName),
       warn: (key, text) => this.warnOnce(key, text),
     }, limits);
     this.keepalive = new KeepaliveLoop({
@@ -394,7 +395,7 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
 
   private serviceOf(name: string): RemoteService {
     const svc = this.services.services.get(name);
-    if (!svc || !svc.announced) throw new Error(`${name} is not a service of ${this.conn.label}`);
+    if (!svc || !svc.announced) throw new Error(`${serviceLabelOf(name)} is not a service of ${this.conn.label}`);
     return svc;
   }
 

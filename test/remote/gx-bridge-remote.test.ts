@@ -21,7 +21,9 @@ let subB: Subscriber;
 before(async () => {
   // the GX forgets a keep-alive after 4 s: only our steady keep-alives keep it alive
   // the ESS system plus the service of awkward values (int64, escapes, non-ASCII, arrays, dicts…)
-  gx = await startGxBehindBroker(P, ['ess-gx.json', 'remote-edge.json'], { bridgeArgs: ['--keepalive-seconds', '4'] });
+  // the GX's bridge refuses writes outside settings/…/CGwacs and vebus with its own reason
+  gx = await startGxBehindBroker(P, ['ess-gx.json', 'remote-edge.json'], { bridgeArgs: ['--keepalive-seconds', '4',
+    '--write-policy', 'patterns', '--write-patterns', 'settings/0/Settings/CGwacs/#,vebus/+/#'] });
   b = await startMosquitto();
   subA = await new Subscriber(gx.broker.port, [`N/${P}/#`]).start();
   subB = await new Subscriber(b.port, [`N/${P}/#`]).start();
@@ -75,6 +77,39 @@ test('a write on B reaches the GX\'s D-Bus; a read on B is answered on B', async
   await publish(b.port, `R/${P}/settings/0/Settings/CGwacs/MaxFeedInPower`, '');
   const n = await subB.waitFor((m) => m.topic === `N/${P}/settings/0/Settings/CGwacs/MaxFeedInPower`);
   assert.equal(n.payload, '{"max":300000.0,"min":-1.0,"value":1234.0}');
+});
+
+test('names on B as on the GX: items named <type>/<instance> in refusals, the GX\'s own bus_error passed on, full bus names routed', async () => {
+  const subS = await new Subscriber(b.port, [`S/${P}/#`]).start();
+  const subSA = await new Subscriber(gx.broker.port, [`S/${P}/#`]).start();
+  try {
+    const w = (t: string, v: string, serial: number) => publish(b.port, `W/${P}/${t}`, `{"value":${v},"serial":${serial},"caller_id":"me"}`);
+    const reply = (t: string) => subS.waitFor((m) => m.topic === `S/${P}/${t}`, 10000).then((m) => JSON.parse(m.payload) as Record<string, unknown>);
+    await w('vebus/257/Hub4/L1/Nope', '1', 1);
+    assert.equal((await reply('vebus/257/Hub4/L1/Nope')).bus_error, '/Hub4/L1/Nope is not a known item of vebus/257');
+    // the GX refuses (its write policy): B's reply carries the GX's own text, as the GX sent it
+    await w('battery/256/Soc', '50', 2);
+    const own = JSON.parse((await subSA.waitFor((m) => m.topic === `S/${P}/battery/256/Soc`, 10000)).payload) as Record<string, unknown>;
+    assert.match(String(own.bus_error), /polic|pattern/);
+    assert.deepEqual(await reply('battery/256/Soc'), { bus_error: own.bus_error, caller_id: 'me', serial: 2 });
+    // the full bus name, which B learns from the GX's system/0/ServiceMapping: only the exact one
+    const vebus = gx.sim.service('com.victronenergy.vebus.ttyO1')!;
+    await w('com.victronenergy.vebus.ttyO1/257/Hub4/L1/AcPowerSetpoint', '-321', 3);
+    assert.equal((await reply('com.victronenergy.vebus.ttyO1/257/Hub4/L1/AcPowerSetpoint')).return_code, 0);
+    assert.equal(vebus.getValue('/Hub4/L1/AcPowerSetpoint')!.value, -321);
+    await w('com.victronenergy.vebus.ttyO2/257/Hub4/L1/AcPowerSetpoint', '-5', 4);
+    assert.match(String((await reply('com.victronenergy.vebus.ttyO2/257/Hub4/L1/AcPowerSetpoint')).bus_error), /can't find/);
+    assert.equal(vebus.getValue('/Hub4/L1/AcPowerSetpoint')!.value, -321);
+    subB.clear();
+    await publish(b.port, `R/${P}/com.victronenergy.vebus.ttyO1/257/Hub4/L1/AcPowerSetpoint`, '');
+    await subB.waitFor((m) => m.topic === `N/${P}/vebus/257/Hub4/L1/AcPowerSetpoint` && m.payload === '{"value":-321}');
+    await publish(b.port, `R/${P}/vebus/257/No/Such/Path`, '');
+    await front.waitOutput(/read R\/c0619ab1f00d\/vebus\/257\/No\/Such\/Path failed: GetValue on vebus\/257 \/No\/Such\/Path failed/, 10000);
+    assert.doesNotMatch(front.output(), /mqtt_\d/, 'the made-up service names never show');
+  } finally {
+    await subS.stop();
+    await subSA.stop();
+  }
 });
 
 test('a Serial read on B (the old keep-alive) is answered without making the GX republish everything', async () => {

@@ -64,7 +64,7 @@ after(async () => {
 });
 
 const token = { gxUsername: TOKEN_USER, gxPassword: TOKEN_PASSWORD };
-const lanTls = (id: string, extra: object) => ({ id, type: 'gx-config', source: 'lan', portalId: P, staleSeconds: 3, ...extra });
+const lanTls = (id: string, extra: object) => ({ id, type: 'gx-config', source: 'lan', portalId: P, staleSeconds: 6, ...extra });
 const last = (s: any[]) => s[s.length - 1];
 const secrets = [TOKEN_PASSWORD, VRM_TOKEN, 'gx-side-secret'];
 const noSecret = (what: string, text: string) => {

@@ -168,13 +168,18 @@ function runBridge(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
   });
 }
 
-test('exactly one of --dbus and --gx, --gx with a portal ID; else status 2 and why', async () => {
+test('exactly one of --dbus and --gx, --gx with a portal ID, GX times in their ranges; else status 2 and why', async () => {
   for (const [args, why] of [
     [['--broker', b.url], /exactly one of --dbus .* and --gx/],
     [['--dbus', 'session', '--gx', 'vrm', '--portal-id', P, '--broker', b.url], /exactly one of --dbus/],
     [['--gx', gx.broker.url, '--broker', b.url], /--gx needs --portal-id/],
     [['--gx', 'vrm', '--portal-id', P, '--broker', b.url], /VRM needs your VRM e-mail address/],
     [['--gx', 'ftp://x', '--portal-id', P, '--broker', b.url], /is not a GX/],
+    // a thousand keep-alives a second to the GX (or VRM), or 0 taken silently as the default: no
+    ...['0.001', '0', '60', '-1'].map((n) => [['--gx', gx.broker.url, '--portal-id', P, '--broker', b.url, '--gx-keepalive-seconds', n],
+      n === '-1' ? /must be a non-negative number/ : /--gx-keepalive-seconds must be at least 1 and below 60 seconds/] as const),
+    ...['0', '5', '3601'].map((n) => [['--gx', gx.broker.url, '--portal-id', P, '--broker', b.url, '--gx-stale-seconds', n],
+      /--gx-stale-seconds must be 6 to 3600 seconds/] as const),
   ] as const) {
     const r = await runBridge([...args]);
     assert.equal(r.code, 2, args.join(' '));

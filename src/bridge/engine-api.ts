@@ -43,6 +43,8 @@ export interface EngineHost {
   readonly cache: ItemCache;
   readonly portalId: string | undefined;
   readonly logger: Logger;
+  /** the GX is there: its source connected, not stale, its first scan done (see GxEngine.sourceLive) */
+  readonly sourceLive: boolean;
   /** one outgoing MQTT message (the broker link writes it; flows may watch it) */
   out(topic: string, payload: string, retain: boolean): void;
   /** an item as a notification, through the protocol's retain rules (N5, N7; legacy N5/R8) */

@@ -64,6 +64,7 @@ export class GxEngine extends EventEmitter implements EngineHost {
   /** every service found on connecting has been scanned: the cache is complete */
   initialScanDone = false;
   private readonly sourceListeners: Array<[string, (...a: never[]) => void]> = [];
+  private wasLive = false;
 
   constructor(readonly source: ItemSource, opts: EngineOptions = {}) {
     super();
@@ -100,6 +101,21 @@ export class GxEngine extends EventEmitter implements EngineHost {
     return this.source.stale === true;
   }
 
+  /**
+   * The GX is there: its source is connected, not stale, and its first scan is done. Only then
+   * does the heartbeat run (K7), which clients take for the sign that the GX lives.
+   */
+  get sourceLive(): boolean {
+    return this.source.state === 'connected' && this.source.stale !== true && this.initialScanDone;
+  }
+
+  private liveChanged(): void {
+    const live = this.sourceLive;
+    if (live === this.wasLive) return;
+    this.wasLive = live;
+    this.protocol.sourceLive(live);
+  }
+
   get writePolicy(): WritePolicy {
     return this.writes.policy;
   }
@@ -123,13 +139,18 @@ export class GxEngine extends EventEmitter implements EngineHost {
         this.initialScanDone = false;
         for (const name of [...this.cache.services.keys()]) this.onServiceGone(name);
       }
+      this.liveChanged();
       this.emit('state', state, detail);
     });
     this.onSource('scanned', (n: number) => {
       this.initialScanDone = true;
+      this.liveChanged();
       this.emit('scanned', n);
     });
-    this.onSource('stale', (stale: boolean, detail?: string) => this.emit('stale', stale, detail));
+    this.onSource('stale', (stale: boolean, detail?: string) => {
+      this.liveChanged();
+      this.emit('stale', stale, detail);
+    });
     this.onSource('log', (level: keyof Logger, text: string) => this.log[level](text));
     this.source.start();
   }

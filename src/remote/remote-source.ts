@@ -254,8 +254,9 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     if (this.stopped) return;
     const wasConnected = this._state === 'connected';
     if (wasConnected) this.log('warn', `${this.conn.label}: connection lost (${why}); reconnecting`);
-    this.teardownSession(new Error(`the connection to ${this.conn.label} was lost`));
+    // disconnected first: "no longer stale" while still connected would look like the GX is back
     this.setState('disconnected', why);
+    this.teardownSession(new Error(`the connection to ${this.conn.label} was lost`));
   }
 
   /** Stops the loops and forgets the GX's state (the engine drops every service on 'disconnected'). */
@@ -300,7 +301,8 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
       else this.warnOnce('foreign', `ignored a message on '${topic.slice(0, 120)}': not for portal ${this.portalId}`);
       return;
     }
-    this.staleWatch.heard();
+    // a retained message is the broker's, not a sign of the GX (the serial at subscribing)
+    if (!retain) this.staleWatch.heard();
     const t = parseNotificationTopic(topic.slice(this.nPrefix.length));
     if (t.kind === 'special') {
       if (t.name === 'full_publish_completed') this.keepalive.onCompleted(completionEcho(payload));
@@ -343,6 +345,8 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
   private scanFallback(): void {
     if (this.scannedThisConnection) return;
     this.scannedThisConnection = true;
+    // not even an answer to the keep-alive: whatever the stale time, this GX is not there
+    if (!this.staleWatch.heardSinceStart) this.staleWatch.silent(`nothing heard from the GX since connecting (${Math.round(this.timing.scanFallbackMs / 1000)} s)`);
     this.log('warn', `${this.conn.label}: no full_publish_completed with our echo within ${this.timing.scanFallbackMs} ms ` +
       '(Venus OS before 3.50 sends no echo; a GX limits full republishes to 3 per second): going on with what arrived');
     this.services.flush();

@@ -3,7 +3,7 @@
 // our own gx-bridge does.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { waitUntil } from '../support/engine-fixture';
+import { sleep, waitUntil } from '../support/engine-fixture';
 import { FakeGx } from '../support/fake-gx';
 import { startMosquitto } from '../support/mosquitto';
 import { startRemoteEngine } from '../support/remote-gx';
@@ -40,6 +40,72 @@ test('bus names from the GX\'s ServiceMapping, learnt whenever it tells them: fu
     assert.equal((await write('com.victronenergy.vebus.ttyO1', 1)).ok, false);
     assert.equal(fake.items.get('vebus/257/Mode'), '{"value":2}');
     assert.equal((await remote.engine.writeJson({ type: 'vebus', instance: '257', path: '/Mode' }, '{"value":1}', 'flow')).ok, true);
+  } finally {
+    await remote.close();
+    await fake.stop();
+    await a.stop();
+  }
+});
+
+const SUPPRESS = '{"keepalive-options":["suppress-republish"]}';
+/** Several heartbeat periods (100 ms here): long enough that a running heartbeat would show. */
+const QUIET_MS = 700;
+
+test('the bridge\'s heartbeat says the GX is there: it stops while the GX is stale or its broker is gone, and comes back with the GX (K7)', async () => {
+  const P = 'fakebeat0001';
+  const a = await startMosquitto();
+  const fake = await new FakeGx({ portal: P, items: { 'vebus/257/Mode': '{"value":3}' }, heartbeatMs: 300 }).start(a.url);
+  const remote = await startRemoteEngine(a.url, P, { timing: { staleMs: 1500 } }, { timing: { heartbeatMs: 100 } });
+  const beats = () => remote.published.filter((m) => m.topic === `N/${P}/heartbeat`).length;
+  const noBeatFor = async (what: string) => {
+    const n = beats();
+    await sleep(QUIET_MS);
+    assert.equal(beats(), n, `no heartbeat ${what}`);
+  };
+  try {
+    remote.engine.keepaliveRequest(SUPPRESS); // a client keeps the bridge alive
+    await waitUntil(() => beats() >= 2, 5000, 'heartbeats');
+    fake.freeze();
+    await waitUntil(() => remote.engine.stale, 5000, 'stale');
+    await noBeatFor('while the GX is stale');
+    assert.equal(remote.engine.alive, true, 'the bridge itself is still kept alive');
+    remote.engine.keepaliveRequest(SUPPRESS);
+    await noBeatFor('after a keep-alive while stale');
+    fake.thaw();
+    let n = beats();
+    await waitUntil(() => beats() > n, 10000, 'the heartbeat back with the GX');
+    assert.equal(remote.engine.stale, false);
+    // the GX's broker goes away: no GX, no heartbeat
+    await a.stop();
+    await waitUntil(() => remote.source.state !== 'connected', 5000, 'disconnected');
+    await noBeatFor('while the GX\'s broker is gone');
+    n = beats();
+    await a.restart();
+    await waitUntil(() => beats() > n, 15000, 'the heartbeat back once the GX is reached again');
+    assert.equal(remote.source.state, 'connected');
+  } finally {
+    await remote.close();
+    await fake.stop();
+    await a.stop();
+  }
+});
+
+test('a GX that says nothing at all after the connection is stale once its first republish is given up; no heartbeat until it talks', async () => {
+  const P = 'fakemute0001';
+  const a = await startMosquitto();
+  const fake = await new FakeGx({ portal: P, items: { 'vebus/257/Mode': '{"value":3}' }, heartbeatMs: 300 }).start(a.url);
+  fake.freeze();
+  const remote = await startRemoteEngine(a.url, P, { timing: { staleMs: 60000, scanFallbackMs: 800 } }, { timing: { heartbeatMs: 100 } });
+  const beats = () => remote.published.filter((m) => m.topic === `N/${P}/heartbeat`).length;
+  try {
+    assert.equal(remote.engine.stale, true, 'stale at once, long before the stale time');
+    assert.ok(remote.logs.some((l) => /stale: nothing heard from the GX since connecting/.test(l)), remote.logs.join('\n'));
+    remote.engine.keepaliveRequest(SUPPRESS);
+    await sleep(QUIET_MS);
+    assert.equal(beats(), 0);
+    fake.thaw();
+    await remote.source.refresh(5000); // what the stale retry does, sooner
+    await waitUntil(() => !remote.engine.stale && beats() > 0, 5000, 'heard, and heartbeating');
   } finally {
     await remote.close();
     await fake.stop();

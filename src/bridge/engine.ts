@@ -44,6 +44,12 @@ export interface EngineOptions {
   maxWritesInFlight?: number;
   /** items with a write waiting beyond those; more are refused */
   maxQueuedWrites?: number;
+  /**
+   * Whether an R/W payload is one the engine's own source published (a GX over MQTT marks its
+   * requests): one coming back as a request means the broker loops to the GX. Such requests are
+   * dropped, and 'loop' (topic) is emitted once.
+   */
+  isOwnRequest?: (payload: Buffer | string) => boolean;
   logger?: Logger;
 }
 
@@ -65,12 +71,15 @@ export class GxEngine extends EventEmitter implements EngineHost {
   initialScanDone = false;
   private readonly sourceListeners: Array<[string, (...a: never[]) => void]> = [];
   private wasLive = false;
+  private readonly isOwnRequest: ((payload: Buffer | string) => boolean) | undefined;
+  private loopSeen = false;
 
   constructor(readonly source: ItemSource, opts: EngineOptions = {}) {
     super();
     this.mode = opts.mode ?? 'flashmq';
     this.timing = { ...FLASHMQ_TIMING, ...opts.timing };
     this.log = opts.logger ?? silentLogger;
+    this.isOwnRequest = opts.isOwnRequest;
     this.cache.onRefused = (service, what, reason) => this.log.warn(`${service.name}: ${what} is not published and R/W cannot ` +
       `reach it: ${reason} (told once for this service; any other such items of it are left out silently)`);
     this.portal = opts.portalId?.trim() || readUniqueId(opts.uniqueIdFile ?? '/data/venus/unique-id');
@@ -309,6 +318,14 @@ export class GxEngine extends EventEmitter implements EngineHost {
     // result (writes.ts); anything else oversized is dropped here, unread.
     if (size > MAX_REQUEST_PAYLOAD && !(topic.startsWith('W/') && !retain)) {
       this.log.warn(`ignored ${logText(topic)}: a payload of ${size} bytes is over the ${MAX_REQUEST_PAYLOAD}-byte limit (dropped unread)`);
+      return;
+    }
+    if (this.isOwnRequest?.(payload)) {
+      this.log.debug(`ignored ${logText(topic)}: a request of our own source, come back`);
+      if (!this.loopSeen) {
+        this.loopSeen = true;
+        this.emit('loop', topic);
+      }
       return;
     }
     if (retain) {

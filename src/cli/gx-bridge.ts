@@ -229,6 +229,13 @@ async function main(): Promise<void> {
     log.info(`${sig}: closing`);
     gw.close().then(() => process.exit(0), () => process.exit(1));
   };
+  // the broker turned out to be the GX's own (the gateway has stopped bridging and said why)
+  gw.engine.once('loop', () => {
+    if (closing) return;
+    closing = true;
+    log.error('nothing left to bridge: exiting');
+    gw.close().then(() => process.exit(1), () => process.exit(1));
+  });
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   gw.start();

@@ -42,6 +42,8 @@ type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const MAX_WARN_KEYS = 200;
 const REFUSED_MIN_MS = 30000;
 const REFUSED_MAX_MS = 300000;
+/** an `N/<portal>/keepalive` this soon after our own bridge published one is taken for that one */
+const OWN_MARKER_MS = 2000;
 
 export class RemoteGxSource extends EventEmitter implements ItemSource {
   readonly portalId: string;
@@ -60,6 +62,10 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
   private readonly writes: RemoteWrites;
   /** the payload of every R we publish besides keep-alives (see getValue) */
   private readonly readPayload: string;
+  /** `"caller_id":"<ours>"`, in every R and W payload we publish */
+  private readonly ownMark: string;
+  /** when the bridge over this source last published `N/<portal>/keepalive` on its own broker */
+  private ownMarkerAt = 0;
   /** the first full republish of this connection is in (or its fall-back time is over) */
   private scannedThisConnection = false;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -85,6 +91,7 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     this.reads = new RemoteReads(this.timing);
     this.writes = new RemoteWrites(this.timing);
     this.readPayload = suppressPayload(this.writes.callerId);
+    this.ownMark = `"caller_id":"${this.writes.callerId}"`;
     this.services = new RemoteServices({
       service: (name, items, info) => this.emit('service', name, items, info),
       changes: (name, items) => this.emit('changes', name, items),
@@ -353,14 +360,38 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     this.emit('scanned', this.services.services.size);
   }
 
-  /** `N/<portal>/keepalive`: the GX's bridge (re)started (K10); once it has settled, a full keep-alive. */
+  /**
+   * `N/<portal>/keepalive`: the GX's bridge (re)started (K10); once it has settled, a full
+   * keep-alive. Not when our own bridge has just announced itself the same way on its broker:
+   * then it is most likely that one, come back (the bridge's broker is the GX's, or bridged to
+   * it); a suppress keep-alive goes instead, whose caller_id that bridge recognises if it loops.
+   */
   private gxRestarted(): void {
     if (this._state !== 'connected' || this.restartTimer) return;
+    if (Date.now() - this.ownMarkerAt < OWN_MARKER_MS) {
+      this.warnOnce('own-marker', `${this.conn.label}: N/${this.portalId}/keepalive came right after our own bridge published one on ` +
+        'its broker: taken for ours, not for a restart of the GX. Is that broker the GX\'s own, or bridged to it? That would loop');
+      this.keepalive.touch();
+      return;
+    }
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       this.log('info', `${this.conn.label}: the GX announced a (re)start; asking for everything again`);
       this.keepalive.full();
     }, this.timing.restartDelayMs);
+  }
+
+  /** The bridge over this source has just published `N/<portal>/keepalive` on its own broker (K10). */
+  ownMarkerSent(): void {
+    this.ownMarkerAt = Date.now();
+  }
+
+  /**
+   * Whether a request payload is one of ours: every R and W we publish carries our caller_id.
+   * One that reaches the bridge over this source through its broker means a loop.
+   */
+  isOwnRequest(payload: Buffer | string): boolean {
+    return payload.includes(this.ownMark);
   }
 
   /**

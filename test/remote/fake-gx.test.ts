@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { sleep, waitUntil } from '../support/engine-fixture';
 import { FakeGx } from '../support/fake-gx';
-import { startMosquitto } from '../support/mosquitto';
+import { publish, startMosquitto } from '../support/mosquitto';
 import { startRemoteEngine } from '../support/remote-gx';
 
 const MAPPING = 'system/0/ServiceMapping/com_victronenergy_vebus_257';
@@ -106,6 +106,31 @@ test('a GX that says nothing at all after the connection is stale once its first
     fake.thaw();
     await remote.source.refresh(5000); // what the stale retry does, sooner
     await waitUntil(() => !remote.engine.stale && beats() > 0, 5000, 'heard, and heartbeating');
+  } finally {
+    await remote.close();
+    await fake.stop();
+    await a.stop();
+  }
+});
+
+test('N/<portal>/keepalive right after our own bridge published one is taken for ours: no full republish asked, a marked suppress keep-alive instead; later ones are GX restarts', async () => {
+  const P = 'fakemark0001';
+  const a = await startMosquitto();
+  const fake = await new FakeGx({ portal: P, items: { 'vebus/257/Mode': '{"value":3}' } }).start(a.url);
+  const remote = await startRemoteEngine(a.url, P, { timing: { restartDelayMs: 200 } });
+  try {
+    const fulls = fake.fullPublishes;
+    const from = fake.received.length;
+    remote.source.ownMarkerSent(); // what the gateway does when its broker link has announced itself (K10)
+    await publish(a.port, `N/${P}/keepalive`, '1');
+    await waitUntil(() => fake.received.slice(from).some((r) => r.topic === `R/${P}/keepalive` && remote.source.isOwnRequest(r.payload) &&
+      r.payload.includes('suppress-republish')), 5000, 'a suppress keep-alive with our caller_id');
+    assert.ok(remote.logs.some((l) => /keepalive came right after our own bridge published one .* taken for ours/.test(l)), remote.logs.join('\n'));
+    await sleep(600); // three restart delays
+    assert.equal(fake.fullPublishes, fulls, 'no full republish asked for');
+    await sleep(2000); // past the window
+    await publish(a.port, `N/${P}/keepalive`, '1');
+    await waitUntil(() => fake.fullPublishes > fulls, 5000, 'a GX restart: everything asked for again');
   } finally {
     await remote.close();
     await fake.stop();

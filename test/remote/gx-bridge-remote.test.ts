@@ -9,6 +9,8 @@ import * as path from 'path';
 import { startBridge, BridgeProcess, DIST } from '../support/bridge-process';
 import { publish, Received, startMosquitto, Broker, Subscriber } from '../support/mosquitto';
 import { sleep, waitUntil } from '../support/engine-fixture';
+import { FakeGx } from '../support/fake-gx';
+import { freePort } from '../support/processes';
 import { GxBehindBroker, startGxBehindBroker } from '../support/remote-gx';
 
 const P = 'c0619ab1f00d';
@@ -180,9 +182,35 @@ test('exactly one of --dbus and --gx, --gx with a portal ID, GX times in their r
       n === '-1' ? /must be a non-negative number/ : /--gx-keepalive-seconds must be at least 1 and below 60 seconds/] as const),
     ...['0', '5', '3601'].map((n) => [['--gx', gx.broker.url, '--portal-id', P, '--broker', b.url, '--gx-stale-seconds', n],
       /--gx-stale-seconds must be 6 to 3600 seconds/] as const),
+    // the GX's own broker as the broker, without a topic prefix, under any of its names: a loop
+    ...[[gx.broker.url, gx.broker.url], [`127.0.0.1:${gx.broker.port}`, `mqtt://localhost:${gx.broker.port}`],
+      [`mqtt://LOCALHOST:${gx.broker.port}/`, `tcp://127.0.0.1:${gx.broker.port}`]].map(([g, broker]) =>
+      [['--gx', g, '--portal-id', P, '--broker', broker], /is the GX's own broker .*a loop\. Bridge to another broker, or give a topic prefix/] as const),
   ] as const) {
     const r = await runBridge([...args]);
     assert.equal(r.code, 2, args.join(' '));
     assert.match(r.out, why);
+  }
+});
+
+test('the GX\'s own broker under a name the URLs do not show (a second listener): the loop is found at once, bridging stops, exit status 1', async () => {
+  const second = await freePort();
+  const a = await startMosquitto({ extraConf: [`listener ${second} 127.0.0.1`] });
+  const LP = 'fakeecho0001';
+  const fake = await new FakeGx({ portal: LP, items: { 'vebus/257/Mode': '{"value":3}', 'battery/256/Soc': '{"value":50.0}' } }).start(a.url);
+  const all = await new Subscriber(a.port, [`N/${LP}/#`, `R/${LP}/#`, `W/${LP}/#`]).start();
+  try {
+    const r = await runBridge(['--gx', a.url, '--portal-id', LP, '--broker', `mqtt://127.0.0.1:${second}`]);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /handed this bridge's own request .* back: it is the GX's own broker, or bridged to it.*Stopped bridging to it/);
+    assert.ok(all.messages.length < 200, `${all.messages.length} messages on the GX's broker: the loop was cut short`);
+    // the same broker with a topic prefix is no loop: it serves there
+    const prefixed = await startBridge(['--gx', a.url, '--portal-id', LP, '--broker', a.url, '--topic-prefix', 'mirror']);
+    await prefixed.stop();
+    assert.doesNotMatch(prefixed.output(), /loop/);
+  } finally {
+    await all.stop();
+    await fake.stop();
+    await a.stop();
   }
 });

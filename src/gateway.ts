@@ -1,10 +1,13 @@
 // One GX as a whole: its item source (the GX's D-Bus, or the GX reached over MQTT), the engine
 // over it and, when a broker is given, the broker link. gx-bridge and the gx-config node both
-// build this.
+// build this. A GX over MQTT bridged to a broker must not be bridged onto its own broker: what
+// the bridge publishes would come back as the GX's (a loop). Refused when the URLs show it;
+// found and stopped at once when they do not (another name for it, or brokers bridged).
 import { EngineOptions, GxEngine, Logger } from './bridge/engine';
 import type { ItemSource } from './bridge/item-source';
 import { DbusServiceTracker, TrackerOptions } from './dbus/service-tracker';
-import { BrokerLink, BrokerLinkOptions } from './mqtt/broker-link';
+import { sameBroker } from './mqtt/broker-endpoint';
+import { BrokerLink, BrokerLinkOptions, normalizeTopicPrefix, redactUrl } from './mqtt/broker-link';
 import { RemoteGxSource, RemoteSourceOptions } from './remote';
 
 export interface GatewayOptions {
@@ -39,8 +42,29 @@ export class GxGateway {
     const engine: EngineOptions = { ...opts.engine, logger: opts.logger ?? opts.engine?.logger };
     if (this.remote && !engine.portalId) engine.portalId = this.remote.portalId;
     if (this.remote && engine.uniqueIdFile === undefined) engine.uniqueIdFile = '';
+    const remote = this.remote;
+    if (remote && opts.broker) {
+      refuseOwnBroker(remote.url, opts.broker);
+      engine.isOwnRequest = (payload) => remote.isOwnRequest(payload);
+    }
     this.engine = new GxEngine(this.source, engine);
     this.link = opts.broker ? new BrokerLink(this.engine, { logger: opts.logger, ...opts.broker }) : undefined;
+    if (remote && this.link) this.stopLoops(remote, this.link, engine.logger);
+  }
+
+  /**
+   * The link's broker hands our own requests back (engine 'loop'): it is the GX's broker after
+   * all. Stop bridging there at once; flows over the GX go on. An `N/<portal>/keepalive` right
+   * after the link's own is not taken for a GX restart (remote-source.ts).
+   */
+  private stopLoops(remote: RemoteGxSource, link: BrokerLink, log: Logger | undefined): void {
+    link.on('ready', () => remote.ownMarkerSent());
+    this.engine.once('loop', (topic: string) => {
+      const detail = `the broker ${link.label} handed this bridge's own request ${topic.slice(0, 120)} back: it is the GX's ` +
+        'own broker, or bridged to it, and what the bridge publishes there comes back as the GX\'s (a loop)';
+      log?.error(`${detail}. Stopped bridging to it; bridge to another broker, or give a topic prefix`);
+      link.abandon({ reason: 'broker loops to GX', permanent: true, detail }).catch(() => undefined);
+    });
   }
 
   /** The D-Bus source. Only for a GX reached over D-Bus: with `remote` set it throws. */
@@ -63,4 +87,11 @@ export class GxGateway {
     await this.link?.close();
     await this.engine.close();
   }
+}
+
+/** The GX's own broker as the broker, without a topic prefix: a loop from the first message. */
+function refuseOwnBroker(gxUrl: string, broker: BrokerLinkOptions): void {
+  if (normalizeTopicPrefix(broker.topicPrefix) !== '' || !sameBroker(gxUrl, broker.url)) return;
+  throw new Error(`the broker ${redactUrl(broker.url)} is the GX's own broker (${redactUrl(gxUrl)}): what the bridge publishes ` +
+    'there would come back to it as the GX\'s notifications and requests, a loop. Bridge to another broker, or give a topic prefix');
 }

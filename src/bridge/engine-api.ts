@@ -43,6 +43,8 @@ export interface EngineHost {
   readonly cache: ItemCache;
   readonly portalId: string | undefined;
   readonly logger: Logger;
+  /** the GX is there: its source connected, not stale, its first scan done (see GxEngine.sourceLive) */
+  readonly sourceLive: boolean;
   /** one outgoing MQTT message (the broker link writes it; flows may watch it) */
   out(topic: string, payload: string, retain: boolean): void;
   /** an item as a notification, through the protocol's retain rules (N5, N7; legacy N5/R8) */
@@ -74,7 +76,11 @@ export function routeOf(cache: ItemCache, addr: ItemAddress): Service {
   }
   const busName = addr.busName ?? t.busName;
   const service = cache.route(t.type, addr.instance);
-  if (!service || (busName !== undefined && service.name !== busName)) {
+  if (service && busName !== undefined && service.busName === undefined) {
+    throw new RequestError(`can't find ${busName}/${addr.instance}: the GX has not told the bus name of ${service.label} ` +
+      `(system/0/ServiceMapping); use ${t.type}/${addr.instance}`);
+  }
+  if (!service || (busName !== undefined && service.busName !== busName)) {
     throw new RequestError(`can't find a D-Bus service for ${busName ?? t.type}/${addr.instance}`);
   }
   return service;

@@ -44,6 +44,12 @@ export interface EngineOptions {
   maxWritesInFlight?: number;
   /** items with a write waiting beyond those; more are refused */
   maxQueuedWrites?: number;
+  /**
+   * Whether an R/W payload is one the engine's own source published (a GX over MQTT marks its
+   * requests): one coming back as a request means the broker loops to the GX. Such requests are
+   * dropped, and 'loop' (topic) is emitted once.
+   */
+  isOwnRequest?: (payload: Buffer | string) => boolean;
   logger?: Logger;
 }
 
@@ -64,6 +70,9 @@ export class GxEngine extends EventEmitter implements EngineHost {
   /** every service found on connecting has been scanned: the cache is complete */
   initialScanDone = false;
   private readonly sourceListeners: Array<[string, (...a: never[]) => void]> = [];
+  private wasLive = false;
+  private readonly isOwnRequest: ((payload: Buffer | string) => boolean) | undefined;
+  private loopSeen = false;
 
   constructor(readonly source: ItemSource, opts: EngineOptions = {}) {
     super();
@@ -73,6 +82,7 @@ export class GxEngine extends EventEmitter implements EngineHost {
     this.mode = opts.mode ?? 'flashmq';
     this.timing = { ...FLASHMQ_TIMING, ...opts.timing };
     this.log = opts.logger ?? silentLogger;
+    this.isOwnRequest = opts.isOwnRequest;
     this.cache.onRefused = (service, what, reason) => this.log.warn(`${service.name}: ${what} is not published and R/W cannot ` +
       `reach it: ${reason} (told once for this service; any other such items of it are left out silently)`);
     this.portal = opts.portalId?.trim() || readUniqueId(opts.uniqueIdFile ?? '/data/venus/unique-id');
@@ -103,6 +113,21 @@ export class GxEngine extends EventEmitter implements EngineHost {
     return this.source.stale === true;
   }
 
+  /**
+   * The GX is there: its source is connected, not stale, and its first scan is done. Only then
+   * does the heartbeat run (K7), which clients take for the sign that the GX lives.
+   */
+  get sourceLive(): boolean {
+    return this.source.state === 'connected' && this.source.stale !== true && this.initialScanDone;
+  }
+
+  private liveChanged(): void {
+    const live = this.sourceLive;
+    if (live === this.wasLive) return;
+    this.wasLive = live;
+    this.protocol.sourceLive(live);
+  }
+
   get writePolicy(): WritePolicy {
     return this.writes.policy;
   }
@@ -117,18 +142,27 @@ export class GxEngine extends EventEmitter implements EngineHost {
     this.onSource('service', (name: string, items: SourceItem[], info?: ServiceInfo) => this.onService(name, items, info));
     this.onSource('changes', (name: string, items: SourceItem[]) => this.onChanges(name, items));
     this.onSource('service-gone', (name: string) => this.onServiceGone(name));
+    this.onSource('bus-name', (name: string, busName?: string) => {
+      const service = this.cache.services.get(name);
+      if (service) service.busName = busName; // only sources that make names up send it
+    });
     this.onSource('state', (state: SourceState, detail?: string) => {
       if (state === 'disconnected') {
         this.initialScanDone = false;
         for (const name of [...this.cache.services.keys()]) this.onServiceGone(name);
       }
+      this.liveChanged();
       this.emit('state', state, detail);
     });
     this.onSource('scanned', (n: number) => {
       this.initialScanDone = true;
+      this.liveChanged();
       this.emit('scanned', n);
     });
-    this.onSource('stale', (stale: boolean, detail?: string) => this.emit('stale', stale, detail));
+    this.onSource('stale', (stale: boolean, detail?: string) => {
+      this.liveChanged();
+      this.emit('stale', stale, detail);
+    });
     this.onSource('log', (level: keyof Logger, text: string) => this.log[level](text));
     this.source.start();
   }
@@ -186,8 +220,13 @@ export class GxEngine extends EventEmitter implements EngineHost {
       // deliberately do better: the service now holds exactly the new owner's items, and the
       // topics only the old owner had are emptied once, as when a service goes (S1).
       this.vanish(service.detached(service.replaceItems(items)));
+      if (info?.synthetic) service.busName = info.busName;
     } else {
       service = new Service(name, shortServiceType(name), instance, this.portal ?? '');
+      if (info?.synthetic) {
+        service.label = service.routingKey;
+        service.busName = info.busName;
+      }
       if (!this.cache.add(service)) return; // its topics cannot exist (reported by the cache)
       const routed = this.cache.route(service.type, service.instance)!;
       if (routed !== service) {
@@ -282,6 +321,14 @@ export class GxEngine extends EventEmitter implements EngineHost {
     // result (writes.ts); anything else oversized is dropped here, unread.
     if (size > MAX_REQUEST_PAYLOAD && !(topic.startsWith('W/') && !retain)) {
       this.log.warn(`ignored ${logText(topic)}: a payload of ${size} bytes is over the ${MAX_REQUEST_PAYLOAD}-byte limit (dropped unread)`);
+      return;
+    }
+    if (this.isOwnRequest?.(payload)) {
+      this.log.debug(`ignored ${logText(topic)}: a request of our own source, come back`);
+      if (!this.loopSeen) {
+        this.loopSeen = true;
+        this.emit('loop', topic);
+      }
       return;
     }
     if (retain) {

@@ -1,6 +1,9 @@
 // dbus-flashmq's protocol (spec §7.1, N5, N7, S1): changes go out only while alive, nothing
 // is retained but system/0/Serial, every unsuppressed keep-alive republishes everything and ends
-// with full_publish_completed, and a heartbeat runs every 3 s while alive.
+// with full_publish_completed, and a heartbeat runs every 3 s while alive — and while the GX is
+// there: clients take the heartbeat for the sign that the GX lives, so it pauses while the
+// source is disconnected or stale (a GX over MQTT gone quiet, a D-Bus gone) and comes back
+// with the GX (K7).
 import { EngineHost, isSerialItem, unixNow } from './engine-api';
 import type { Item, Service } from './item-cache';
 import { KeepaliveOptions, KeepaliveOutcome, KeepaliveState, KeepaliveTiming, parseKeepaliveOptions } from './keepalive';
@@ -71,8 +74,13 @@ export class FlashmqProtocol implements NotificationProtocol {
     if (!wasAlive) this.host.emit('alive', true);
     if (outcome === 'republish') this.fullPublish(opts);
     else if (outcome === 'rate-limited') this.host.logger.debug('keep-alive: full republish skipped, more than 3 per second (K6)');
-    this.state.startHeartbeat(); // after the republish: full_publish_completed comes first
+    if (this.host.sourceLive) this.state.startHeartbeat(); // after the republish: full_publish_completed comes first
     return outcome;
+  }
+
+  sourceLive(live: boolean): void {
+    if (live) this.state.startHeartbeat(); // only while alive
+    else this.state.stopHeartbeat();
   }
 
   /** K3: every cached item, then full_publish_completed (with the echo of K5) last. */

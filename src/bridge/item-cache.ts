@@ -63,10 +63,18 @@ export class Service {
   private prefixBytes: number;
   /** set when the service enters a cache */
   guard: CacheGuard | undefined = undefined;
+  /**
+   * Its D-Bus name on the GX, which a full bus name in R/W must be (I7): the name itself, except
+   * for a service its source names itself (a GX over MQTT), which has the name the GX told, or none.
+   */
+  busName: string | undefined;
+  /** How messages name it: its name, or `<type>/<instance>` where the source made the name up. */
+  label: string;
 
   constructor(readonly name: string, readonly type: string, readonly instance: string, portal: string) {
     this.prefix = notificationPrefix(portal, type, instance);
     this.prefixBytes = utf8Bytes(this.prefix);
+    this.busName = this.label = name;
   }
 
   get routingKey(): string {
@@ -137,6 +145,8 @@ export class Service {
   detached(items: Iterable<Item>): Service {
     const s = new Service(this.name, this.type, this.instance, '');
     s.prefix = this.prefix;
+    s.busName = this.busName;
+    s.label = this.label;
     for (const item of items) s.items.set(item.path, item);
     return s;
   }

@@ -21,6 +21,14 @@ export interface ServiceInfo {
    * in the topic). Without it the engine works it out from the items (I2).
    */
   instance?: string;
+  /**
+   * The source made the service's name up (a GX over MQTT: its topics carry no bus names, so
+   * `com.victronenergy.<type>.mqtt_<instance>`): messages call it `<type>/<instance>`, and a
+   * full bus name in R/W reaches it only as `busName`.
+   */
+  synthetic?: boolean;
+  /** a synthetic service's D-Bus name on the GX, when the source knows it (later: 'bus-name') */
+  busName?: string;
 }
 
 export type SourceState = 'connecting' | 'connected' | 'disconnected' | 'closed';
@@ -43,6 +51,8 @@ export interface SetValueOutcome {
  *   for a service already known, these items replace its old ones: those not listed are emptied
  * - `changes` (name, items): values (and/or min/max) changed
  * - `service-gone` (name): the service left
+ * - `bus-name` (name, busName?): the D-Bus name of a synthetic service became known, changed or
+ *   was forgotten (see ServiceInfo.busName)
  * - `scanned` (count): every service found on connecting has been scanned: the cache is complete
  * - `state` (state, detail?): connection state; on 'disconnected' every service is gone
  * - `stale` (stale, detail?): the source is connected but hears nothing from the GX (remote
@@ -59,6 +69,10 @@ export interface ItemSource extends EventEmitter {
   stop(): Promise<void>;
   /** GetValue on a path of a service (a sub-tree path gives a dict of relative paths). */
   getValue(service: string, path: string): Promise<TypedValue>;
-  /** SetValue; resolves with the service's return code and how it is known. */
+  /**
+   * SetValue; resolves with the service's return code and how it is known. A refusal rejects
+   * with an Error whose `errorName` (the D-Bus error name) or `busError` (the GX's own bus_error,
+   * over MQTT) is passed on as it is in S/ replies.
+   */
   setValue(service: string, path: string, value: TypedValue): Promise<SetValueOutcome>;
 }

@@ -96,7 +96,7 @@ export class KeepaliveState {
     this.hooks.expired();
   }
 
-  private stopHeartbeat(): void {
+  stopHeartbeat(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
   }

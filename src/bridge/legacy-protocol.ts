@@ -229,6 +229,9 @@ export class LegacyProtocol implements NotificationProtocol {
     }
   }
 
+  /** dbus-mqtt has no heartbeat (K-P8): nothing to pause. */
+  sourceLive(): void {}
+
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

@@ -23,6 +23,11 @@ export interface NotificationProtocol {
   serviceGone(service: Service): void;
   /** The broker link (re)connected: the start-up marker and the serial (K10, N7; K-P7). */
   brokerConnected(): void;
+  /**
+   * Whether the GX is there (its source connected, not stale, scanned): a heartbeat says the GX
+   * is alive, so it runs only while it is (K7). Called on every change.
+   */
+  sourceLive(live: boolean): void;
   /** A keep-alive request with its raw payload (K1–K6; K-P2–K-P4). */
   keepalive(payload: string, viaSerial: boolean): KeepaliveOutcome | 'legacy' | 'invalid';
   /**

@@ -82,9 +82,9 @@ export class Reads {
       reply = await this.limiter.run(key, () => this.source.getValue(service.name, addr.path));
     } catch (e) {
       const err = e as Error & { errorName?: string };
-      throw new RequestError(`GetValue on ${service.name} ${addr.path} failed: ${err.message}${err.errorName ? ` (${err.errorName})` : ''}`);
+      throw new RequestError(`GetValue on ${service.label} ${addr.path} failed: ${err.message}${err.errorName ? ` (${err.errorName})` : ''}`);
     }
-    if (cache.services.get(service.name) !== service) throw new RequestError(`${service.name} left the bus during the read`);
+    if (cache.services.get(service.name) !== service) throw new RequestError(`${service.label} left during the read`);
     if (opts.publish && this.protocol?.readReply) return this.rawRead(service, addr.path, reply, known);
     const touched: Item[] = [];
     if (known) {
@@ -96,7 +96,7 @@ export class Reads {
         const item = service.apply({ path: addr.path, value: unwrapVariant(reply) });
         if (item) touched.push(item); // else kept out of the cache (item-cache.ts) and not answered
       } else if (!dict) {
-        throw new RequestError(`${addr.path} is not a known item of ${service.name} and not a sub-tree (R4)`);
+        throw new RequestError(`${addr.path} is not a known item of ${service.label} and not a sub-tree (R4)`);
       }
       for (const [rel, value] of dict ?? []) {
         const item = service.apply({ path: joinPath(addr.path, rel), value });

@@ -4,7 +4,8 @@
 // keys sorted and no spaces as nlohmann::json writes them:
 //   {"caller_id":"MB2w7AtF","return_code":0,"serial":123}          SetValue answered (its code)
 //   {"bus_error":"<reason>","caller_id":"MB2w7AtF","serial":123}   not written: the D-Bus error
-//                                                                   name, or our refusal
+//                                                                   name, or our refusal; or sent to a
+//                                                                   GX over MQTT that confirmed nothing
 // Without both fields (or with a serial that is not an integer) nothing is sent, as there.
 
 /** The reply fields of a W request. */
@@ -15,6 +16,16 @@ export interface ReplyTo {
   serial: bigint;
   callerId: string;
 }
+
+/** Where UNCONFIRMED_REPLY starts: a bridge's S/ reply with this bus_error means "sent, not confirmed". */
+export const UNCONFIRMED_PREFIX = 'not confirmed:';
+
+/**
+ * The bus_error of a write the source sent but nothing confirmed (a GX over MQTT that neither
+ * replied nor showed the value): no return_code, which only a SetValue answer gives.
+ */
+export const UNCONFIRMED_REPLY = `${UNCONFIRMED_PREFIX} sent to the GX, but no reply and no notification showing the value ` +
+  'came back in time; the write may or may not have been carried out';
 
 export function replyTopic(wTopic: string): string {
   return 'S' + wTopic.slice(1);

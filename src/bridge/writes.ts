@@ -16,7 +16,7 @@ import { isInvalid, TypedValue } from './typed-value';
 import { checkWriteValue, WriteLimitError } from './write-limits';
 import { checkWritePolicy, WritePolicy } from './write-policy';
 import { rangeProblem } from './write-range';
-import { errorReply, ReplyTo, replyTopic, successReply } from './write-reply';
+import { errorReply, ReplyTo, replyTopic, successReply, UNCONFIRMED_REPLY } from './write-reply';
 import { parseWriteRequest, WriteRequest, WriteRequestError } from './write-request';
 import { QueuedOutcome, WriteQueue, WriteQueueFullError } from './write-queue';
 import { toDbusValue, typeName, withArticle, WriteTypeError } from './write-value';
@@ -81,6 +81,8 @@ export const STALE_REFUSAL = 'not written: the GX is not answering (nothing hear
 
 export class Writes {
   private readonly queue: WriteQueue<SetValueOutcome>;
+  /** items whose unconfirmed MQTT writes were logged (once per item, bounded) */
+  private readonly unconfirmedLogged = new Set<string>();
 
   constructor(private readonly host: EngineHost, private readonly source: ItemSource, public policy: WritePolicy,
     maxInFlight = 4, maxWaiting = 200) {
@@ -151,7 +153,7 @@ export class Writes {
       return this.failed(addr, origin, (e as Error).message, topic, reply);
     }
     const item = service.items.get(addr.path);
-    if (!item) return this.failed(addr, origin, `${addr.path} is not a known item of ${service.name}`, topic, reply, service);
+    if (!item) return this.failed(addr, origin, `${addr.path} is not a known item of ${service.label}`, topic, reply, service);
     const refused = checkWritePolicy(this.policy, { type: service.type, instance: service.instance, path: addr.path });
     if (refused) return this.failed(addr, origin, refused, topic, reply, service);
     // J4: a written pincode or access-point password is never echoed, not even in errors
@@ -184,18 +186,32 @@ export class Writes {
     try {
       outcome = await this.queue.run(key, () => this.source.setValue(service.name, addr.path, value));
     } catch (e) {
-      const err = e as Error & { errorName?: string };
+      const err = e as Error & { errorName?: string; busError?: string };
       if (err instanceof WriteQueueFullError) return this.report({ ...base, ok: false, error: err.message }, reply);
+      // the bus's answer as it came (item-source.ts): S/ replies pass it on unwrapped
+      const busError = err.errorName ?? err.busError;
       // a service's own error text might quote the value: for masked settings only its name
-      const why = masked ? err.errorName ?? 'the service answered with an error' : `${err.message}${err.errorName ? ` (${err.errorName})` : ''}`;
-      return this.report({ ...base, ok: false, error: `SetValue failed: ${why}` }, reply, err.errorName ?? `SetValue failed: ${why}`);
+      const why = masked ? busError ?? 'the service answered with an error' : `${err.message}${err.errorName ? ` (${err.errorName})` : ''}`;
+      return this.report({ ...base, ok: false, error: `SetValue failed: ${why}` }, reply, busError ?? `SetValue failed: ${why}`);
     }
     if (!outcome.ran) return this.report({ ...base, ok: false, superseded: true, error: SUPERSEDED }, reply);
     const { code, confirmation } = outcome.value;
+    if (confirmation === 'unconfirmed') {
+      if (origin === 'mqtt') this.logUnconfirmed(topic, `${service.name}\0${addr.path}`);
+      return this.report({ ...base, ok: true, confirmation }, reply, UNCONFIRMED_REPLY); // no code: SetValue never answered
+    }
     if (code !== 0) {
       return this.report({ ...base, ok: false, code, confirmation, error: `SetValue returned ${code}: ${SET_VALUE_CODES[code] ?? 'refused'}` }, reply);
     }
     return this.report({ ...base, ok: true, code, confirmation }, reply);
+  }
+
+  /** gx-write logs its own; W requests from the broker are logged here, once per item. */
+  private logUnconfirmed(topic: string, key: string): void {
+    if (this.unconfirmedLogged.has(key) || this.unconfirmedLogged.size >= 1000) return;
+    this.unconfirmedLogged.add(key);
+    this.host.logger.warn(`write ${logText(topic)}: sent to the GX, not confirmed (no reply, and no notification showed the ` +
+      'value in time): the item may be read-only there, or the GX changed the value; its S/ reply says so (told once per item)');
   }
 
   private topic(addr: ItemAddress): string {

@@ -10,6 +10,7 @@ import { GatewayOptions, GxGateway } from '../gateway';
 import { MqttVersion, redactUrl } from '../mqtt/broker-link';
 import type { RemoteSourceOptions } from '../remote';
 import { fetchServerCertificate } from '../remote/gx-certificate';
+import { keepaliveSecondsProblem, staleSecondsProblem } from '../remote/timing-limits';
 import { optChoice, optNumber, optString, OptionSpec, parseArgs, ParsedArgs, UsageError } from './args';
 import { trimHeapAfterFloods } from './heap-trim';
 import { consoleLogger } from './logger';
@@ -24,8 +25,8 @@ const USAGE = `usage: gx-bridge (--dbus <system|session|address|host:port> | --g
   --vrm-token <t>           a VRM access token; the password becomes 'Token <t>' (or VRM_TOKEN)
   --gx-ca <file>            CA for the GX's broker (default: the Venus CA shipped in certs/venus-ca.crt)
   --gx-insecure             do not verify the GX's broker certificate
-  --gx-keepalive-seconds <n>   how often the GX is kept alive (default 30; its window is 60)
-  --gx-stale-seconds <n>    nothing heard from the GX for this long: stale (default 10, VRM 30)
+  --gx-keepalive-seconds <n>   how often the GX is kept alive: 1 to below 60 (default 30; its window is 60)
+  --gx-stale-seconds <n>    nothing heard from the GX for this long: stale; 6 to 3600 (default 10, VRM 30)
   --print-gx-cert <host[:port]>   print the certificate a GX's TLS port shows (PEM, to save for --gx-ca), and exit
   --portal-id <id>          portal ID (default: /data/venus/unique-id, else system /Serial; required with --gx)
   --mode flashmq|legacy     protocol behaviour (default flashmq = dbus-flashmq; legacy = dbus-mqtt)
@@ -82,11 +83,16 @@ function writePolicyOf(args: ParsedArgs): WritePolicy {
 
 function remoteTiming(keepaliveSeconds?: number, staleSeconds?: number): RemoteSourceOptions['timing'] {
   const t: RemoteSourceOptions['timing'] = {};
-  if (keepaliveSeconds) {
-    if (keepaliveSeconds >= 60) throw new UsageError('--gx-keepalive-seconds must be below the GX\'s 60 s window');
+  if (keepaliveSeconds !== undefined) {
+    const bad = keepaliveSecondsProblem(keepaliveSeconds);
+    if (bad) throw new UsageError(`--gx-keepalive-seconds ${bad}, not ${keepaliveSeconds}`);
     t.intervalMs = keepaliveSeconds * 1000;
   }
-  if (staleSeconds) t.staleMs = staleSeconds * 1000;
+  if (staleSeconds !== undefined) {
+    const bad = staleSecondsProblem(staleSeconds);
+    if (bad) throw new UsageError(`--gx-stale-seconds ${bad}, not ${staleSeconds}`);
+    t.staleMs = staleSeconds * 1000;
+  }
   return t;
 }
 
@@ -223,6 +229,13 @@ async function main(): Promise<void> {
     log.info(`${sig}: closing`);
     gw.close().then(() => process.exit(0), () => process.exit(1));
   };
+  // the broker turned out to be the GX's own (the gateway has stopped bridging and said why)
+  gw.engine.once('loop', () => {
+    if (closing) return;
+    closing = true;
+    log.error('nothing left to bridge: exiting');
+    gw.close().then(() => process.exit(1), () => process.exit(1));
+  });
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   gw.start();

@@ -310,6 +310,13 @@ export class BrokerLink extends EventEmitter {
     this.writer.publish(this.prefix ? this.prefix + m.topic : m.topic, m.payload, m.retain);
   }
 
+  /** Stops for good, for a reason retrying cannot fix (shown as the link's problem), e.g. a broker that loops. */
+  async abandon(problem: BrokerProblem): Promise<void> {
+    this._problem = problem;
+    this.emit('problem', problem);
+    await this.close();
+  }
+
   async close(): Promise<void> {
     this.engine.removeListener('publish', this.onPublish);
     this.engine.removeListener('portal', this.onPortal);

@@ -7,6 +7,7 @@ import type { GatewayOptions } from '../gateway';
 import type { TlsOptions } from '../mqtt/broker-link';
 import type { RemoteSourceOptions } from '../remote';
 import { vrmMqttUrl, vrmWebsocketUrl } from '../remote';
+import { staleSecondsProblem } from '../remote/timing-limits';
 
 export type SourceKind = 'dbus' | 'lan' | 'vrm';
 
@@ -96,7 +97,8 @@ function staleMsOf(def: SourceDef): number | undefined {
   const v = def.staleSeconds;
   if (v === undefined || String(v).trim() === '') return undefined;
   const s = Number(v);
-  if (!Number.isFinite(s) || s <= 0) throw new Error(`"Stale after" must be a positive number of seconds, not '${v}'`);
+  const bad = staleSecondsProblem(s);
+  if (bad) throw new Error(`"Stale after" ${bad}, not '${v}'`);
   return s * 1000;
 }
 

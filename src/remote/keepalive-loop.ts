@@ -4,7 +4,9 @@
 // after a fall-back time (an echo-less Venus OS before 3.50, or a republish dropped by the
 // GX's limit of 3 per second, K6). From then on `{"keepalive-options":["suppress-republish"]}`
 // every 30 s, well inside the GX's 60 s window (K2, K4). A full keep-alive is sent again only
-// when something asks for it (the GX restarted, or went quiet).
+// when something asks for it (the GX restarted, or went quiet). Every payload also carries our
+// `caller_id` (a member dbus-flashmq does not read, K5), so that a bridge that gets our own
+// requests back from its broker can tell (a loop: its broker is the GX's).
 import { randomBytes } from 'crypto';
 
 export interface KeepaliveLoopTiming {
@@ -16,7 +18,10 @@ export interface KeepaliveLoopTiming {
 
 export const REMOTE_KEEPALIVE_TIMING: KeepaliveLoopTiming = { intervalMs: 30000, scanFallbackMs: 10000 };
 
-export const SUPPRESS_PAYLOAD = '{"keepalive-options":["suppress-republish"]}';
+/** A suppress-republish keep-alive with our caller_id: also the payload of every other R we publish (R1, K1, K4). */
+export function suppressPayload(callerId: string): string {
+  return `{"caller_id":"${callerId}","keepalive-options":["suppress-republish"]}`;
+}
 
 export interface KeepaliveLoopHooks {
   /** publishes on R/<portal>/keepalive; false when not connected */
@@ -37,7 +42,12 @@ export class KeepaliveLoop {
   private firstDone = false;
   private retriedAfterFallback = false;
 
-  constructor(private readonly hooks: KeepaliveLoopHooks, private readonly timing: KeepaliveLoopTiming) {}
+  private readonly suppress: string;
+
+  /** `callerId`: letters, digits and `x` only (it goes into the payloads as it is) */
+  constructor(private readonly hooks: KeepaliveLoopHooks, private readonly timing: KeepaliveLoopTiming, private readonly callerId: string) {
+    this.suppress = suppressPayload(callerId);
+  }
 
   /** The connection is up (again): one full keep-alive, then the suppress timer. */
   start(): void {
@@ -46,7 +56,7 @@ export class KeepaliveLoop {
     this.retriedAfterFallback = false;
     this.full();
     this.fallbackTimer = setTimeout(() => this.onFallback(), this.timing.scanFallbackMs);
-    this.interval = setInterval(() => this.hooks.send(SUPPRESS_PAYLOAD), this.timing.intervalMs);
+    this.interval = setInterval(() => this.hooks.send(this.suppress), this.timing.intervalMs);
   }
 
   /**
@@ -56,7 +66,7 @@ export class KeepaliveLoop {
   full(): number | undefined {
     const echo = randomBytes(8).toString('hex');
     const generation = this.hooks.fullStarted();
-    if (!this.hooks.send(`{"keepalive-options":[{"full-publish-completed-echo":"${echo}"}]}`)) return undefined;
+    if (!this.hooks.send(`{"caller_id":"${this.callerId}","keepalive-options":[{"full-publish-completed-echo":"${echo}"}]}`)) return undefined;
     this.waiting.set(echo, generation);
     // at most a few outstanding: older ones were dropped by the GX (K6) and will not come back
     if (this.waiting.size > 4) this.waiting.delete(this.waiting.keys().next().value!);
@@ -84,6 +94,11 @@ export class KeepaliveLoop {
       this.retriedAfterFallback = true;
       this.full();
     }
+  }
+
+  /** A suppress-republish keep-alive now (false: not connected). */
+  touch(): boolean {
+    return this.hooks.send(this.suppress);
   }
 
   stop(): void {

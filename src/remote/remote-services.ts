@@ -3,14 +3,20 @@
 // engine's short type is the topic's), the items with their last value and min/max. An empty
 // payload removes an item; the last item gone is the service gone (S1). A full republish
 // shows every item the GX has, so what it did not show afterwards has gone (the sweep).
+// The real bus names come from the GX's `system/0/ServiceMapping/com_victronenergy_<type>_<instance>`
+// items (`{"value":"com.victronenergy.vebus.ttyO1"}`), where systemcalc publishes them: with
+// them a full name in R/W routes as on the GX (only the exact name, I7).
 // Bounded: a hostile broker cannot grow it past the configured services and items.
 import type { ServiceInfo, SourceItem } from '../bridge/item-source';
+import { requestType } from '../bridge/topics';
 import type { TypedValue } from '../bridge/typed-value';
 
 export interface ServiceSink {
   service(name: string, items: SourceItem[], info: ServiceInfo): void;
   changes(name: string, items: SourceItem[]): void;
   gone(name: string): void;
+  /** the D-Bus name of an announced service became known, changed or was forgotten */
+  busName(name: string, busName: string | undefined): void;
   warn(key: string, text: string): void;
 }
 
@@ -43,12 +49,24 @@ export function serviceNameOf(type: string, instance: string): string {
   return `com.victronenergy.${type}.mqtt_${instance}`;
 }
 
+/** How messages name a service of ours: `<type>/<instance>` (its name is made up). */
+export function serviceLabelOf(name: string): string {
+  const m = /^com\.victronenergy\.([^.]+)\.mqtt_(.+)$/.exec(name);
+  return m ? `${m[1]}/${m[2]}` : name;
+}
+
+const MAPPING = '/ServiceMapping/com_victronenergy_';
+
 export class RemoteServices {
   /** by the engine's service name */
   readonly services = new Map<string, RemoteService>();
   /** by `<type>/<instance>`, as notifications name them */
   private readonly byKey = new Map<string, RemoteService>();
   private itemCount = 0;
+  /** `<type>/<instance>` → the service's D-Bus name, from system/0/ServiceMapping */
+  private readonly busNames = new Map<string, string>();
+  /** ServiceMapping path → the `<type>/<instance>` it names */
+  private readonly mappingKeys = new Map<string, string>();
   /** the first full republish of a connection is collected and announced at once */
   syncing = true;
   generation = 0;
@@ -95,13 +113,52 @@ export class RemoteServices {
       if (max) e.max = max;
       svc.paths.set(path, e);
     }
+    if (key === 'system/0' && path.startsWith(MAPPING)) this.mapping(path, value);
     if (quiet || this.syncing) return;
     if (!svc.announced) {
       svc.announced = true;
-      this.sink.service(svc.name, [e], { instance });
+      this.sink.service(svc.name, [e], this.infoOf(svc));
     } else {
       this.sink.changes(svc.name, [e]);
     }
+  }
+
+  private infoOf(svc: RemoteService): ServiceInfo {
+    const busName = this.busNames.get(`${svc.type}/${svc.instance}`);
+    return busName ? { instance: svc.instance, synthetic: true, busName } : { instance: svc.instance, synthetic: true };
+  }
+
+  /**
+   * `/ServiceMapping/com_victronenergy_<type>_<instance>` = the bus name (undefined: gone). Only
+   * a name of that very type whose key names the instance counts; `com.victronenergy.settings`
+   * and the like need none (the short form is the full one).
+   */
+  private mapping(path: string, value: TypedValue | undefined): void {
+    const rest = path.slice(MAPPING.length);
+    let t: { type: string; busName?: string } | undefined;
+    try {
+      t = value?.signature === 's' && typeof value.value === 'string' ? requestType(value.value) : undefined;
+    } catch {
+      t = undefined; // not a bus name
+    }
+    const usable = t?.busName !== undefined && rest.startsWith(t.type + '_') && rest.length > t.type.length + 1;
+    const key = usable ? `${t!.type}/${rest.slice(t!.type.length + 1)}` : undefined;
+    const old = this.mappingKeys.get(path);
+    if (old !== undefined && old !== key) {
+      this.mappingKeys.delete(path);
+      this.setBusName(old, undefined);
+    }
+    if (key === undefined || (this.mappingKeys.size >= this.limits.maxServices && old === undefined)) return;
+    this.mappingKeys.set(path, key);
+    this.setBusName(key, t!.busName);
+  }
+
+  private setBusName(key: string, busName: string | undefined): void {
+    if (this.busNames.get(key) === busName) return;
+    if (busName === undefined) this.busNames.delete(key);
+    else this.busNames.set(key, busName);
+    const svc = this.byKey.get(key);
+    if (svc?.announced) this.sink.busName(svc.name, busName);
   }
 
   private forget(svc: RemoteService): void {
@@ -115,6 +172,7 @@ export class RemoteServices {
     const svc = this.byKey.get(key);
     if (!svc || !svc.paths.delete(path)) return;
     this.itemCount--;
+    if (key === 'system/0' && path.startsWith(MAPPING)) this.mapping(path, undefined);
     if (svc.paths.size === 0) this.drop(svc);
     else if (svc.announced && !svc.rebuild) svc.rebuild = setTimeout(() => this.rebuild(svc), REBUILD_DELAY_MS);
   }
@@ -133,7 +191,7 @@ export class RemoteServices {
     svc.rebuild = undefined;
     if (this.services.get(svc.name) !== svc || !svc.announced) return;
     this.sink.gone(svc.name);
-    this.sink.service(svc.name, this.itemsOf(svc), { instance: svc.instance });
+    this.sink.service(svc.name, this.itemsOf(svc), this.infoOf(svc));
   }
 
   itemsOf(svc: RemoteService): SourceItem[] {
@@ -147,7 +205,7 @@ export class RemoteServices {
     for (const svc of this.services.values()) {
       if (svc.announced) continue;
       svc.announced = true;
-      this.sink.service(svc.name, this.itemsOf(svc), { instance: svc.instance });
+      this.sink.service(svc.name, this.itemsOf(svc), this.infoOf(svc));
       n++;
     }
     return n;
@@ -166,6 +224,7 @@ export class RemoteServices {
         if (e.g < generation) {
           svc.paths.delete(path);
           removed++;
+          if (svc.type === 'system' && svc.instance === '0' && path.startsWith(MAPPING)) this.mapping(path, undefined);
         }
       }
       if (removed === 0) continue;
@@ -180,6 +239,8 @@ export class RemoteServices {
     for (const svc of this.services.values()) if (svc.rebuild) clearTimeout(svc.rebuild);
     this.services.clear();
     this.byKey.clear();
+    this.busNames.clear();
+    this.mappingKeys.clear();
     this.itemCount = 0;
     this.syncing = true;
   }

@@ -12,10 +12,10 @@ import type { ItemSource, SetValueOutcome, SourceState } from '../bridge/item-so
 import type { TypedValue } from '../bridge/typed-value';
 import { explainTlsError, RemoteGxOptions, ResolvedConnection, resolveConnection } from './connection';
 import { literalTextOf } from './json-typed';
-import { KeepaliveLoop, KeepaliveLoopTiming, REMOTE_KEEPALIVE_TIMING } from './keepalive-loop';
+import { KeepaliveLoop, KeepaliveLoopTiming, REMOTE_KEEPALIVE_TIMING, suppressPayload } from './keepalive-loop';
 import { completionEcho, decodeItemPayload, parseNotificationTopic } from './notification';
 import { REMOTE_READ_TIMING, RemoteReads, RemoteReadTiming } from './remote-reads';
-import { RemoteLimits, RemoteService, RemoteServices, serviceNameOf } from './remote-services';
+import { RemoteLimits, RemoteService, RemoteServices, serviceLabelOf, serviceNameOf } from './remote-services';
 import { REMOTE_WRITE_TIMING, RemoteWrites, RemoteWriteTiming } from './remote-writes';
 import { StaleWatch } from './stale-watch';
 
@@ -42,6 +42,8 @@ type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const MAX_WARN_KEYS = 200;
 const REFUSED_MIN_MS = 30000;
 const REFUSED_MAX_MS = 300000;
+/** an `N/<portal>/keepalive` this soon after our own bridge published one is taken for that one */
+const OWN_MARKER_MS = 2000;
 
 export class RemoteGxSource extends EventEmitter implements ItemSource {
   readonly portalId: string;
@@ -58,6 +60,12 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
   private readonly staleWatch: StaleWatch;
   private readonly reads: RemoteReads;
   private readonly writes: RemoteWrites;
+  /** the payload of every R we publish besides keep-alives (see getValue) */
+  private readonly readPayload: string;
+  /** `"caller_id":"<ours>"`, in every R and W payload we publish */
+  private readonly ownMark: string;
+  /** when the bridge over this source last published `N/<portal>/keepalive` on its own broker */
+  private ownMarkerAt = 0;
   /** the first full republish of this connection is in (or its fall-back time is over) */
   private scannedThisConnection = false;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -80,10 +88,15 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     this.maxPayloadBytes = limits.maxPayloadBytes;
     this.nPrefix = `N/${this.portalId}/`;
     this.sPrefix = `S/${this.portalId}/`;
+    this.reads = new RemoteReads(this.timing);
+    this.writes = new RemoteWrites(this.timing);
+    this.readPayload = suppressPayload(this.writes.callerId);
+    this.ownMark = `"caller_id":"${this.writes.callerId}"`;
     this.services = new RemoteServices({
       service: (name, items, info) => this.emit('service', name, items, info),
       changes: (name, items) => this.emit('changes', name, items),
       gone: (name) => this.emit('service-gone', name),
+      busName: (name, busName) => this.emit('bus-name', name, busName),
       warn: (key, text) => this.warnOnce(key, text),
     }, limits);
     this.keepalive = new KeepaliveLoop({
@@ -94,7 +107,7 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
       },
       completed: (generation) => this.fullPublishCompleted(generation),
       fallback: () => this.scanFallback(),
-    }, this.timing);
+    }, this.timing, this.writes.callerId);
     this.staleWatch = new StaleWatch(this.timing.staleMs, {
       changed: (stale, detail) => {
         this.log(stale ? 'warn' : 'info', `${this.conn.label}: ${stale ? 'stale' : 'no longer stale'}: ${detail}`);
@@ -102,8 +115,6 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
       },
       retry: () => this.keepalive.full(),
     });
-    this.reads = new RemoteReads(this.timing);
-    this.writes = new RemoteWrites(this.timing);
   }
 
   get state(): SourceState {
@@ -250,8 +261,9 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     if (this.stopped) return;
     const wasConnected = this._state === 'connected';
     if (wasConnected) this.log('warn', `${this.conn.label}: connection lost (${why}); reconnecting`);
-    this.teardownSession(new Error(`the connection to ${this.conn.label} was lost`));
+    // disconnected first: "no longer stale" while still connected would look like the GX is back
     this.setState('disconnected', why);
+    this.teardownSession(new Error(`the connection to ${this.conn.label} was lost`));
   }
 
   /** Stops the loops and forgets the GX's state (the engine drops every service on 'disconnected'). */
@@ -296,7 +308,8 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
       else this.warnOnce('foreign', `ignored a message on '${topic.slice(0, 120)}': not for portal ${this.portalId}`);
       return;
     }
-    this.staleWatch.heard();
+    // a retained message is the broker's, not a sign of the GX (the serial at subscribing)
+    if (!retain) this.staleWatch.heard();
     const t = parseNotificationTopic(topic.slice(this.nPrefix.length));
     if (t.kind === 'special') {
       if (t.name === 'full_publish_completed') this.keepalive.onCompleted(completionEcho(payload));
@@ -339,20 +352,46 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
   private scanFallback(): void {
     if (this.scannedThisConnection) return;
     this.scannedThisConnection = true;
+    // not even an answer to the keep-alive: whatever the stale time, this GX is not there
+    if (!this.staleWatch.heardSinceStart) this.staleWatch.silent(`nothing heard from the GX since connecting (${Math.round(this.timing.scanFallbackMs / 1000)} s)`);
     this.log('warn', `${this.conn.label}: no full_publish_completed with our echo within ${this.timing.scanFallbackMs} ms ` +
       '(Venus OS before 3.50 sends no echo; a GX limits full republishes to 3 per second): going on with what arrived');
     this.services.flush();
     this.emit('scanned', this.services.services.size);
   }
 
-  /** `N/<portal>/keepalive`: the GX's bridge (re)started (K10); once it has settled, a full keep-alive. */
+  /**
+   * `N/<portal>/keepalive`: the GX's bridge (re)started (K10); once it has settled, a full
+   * keep-alive. Not when our own bridge has just announced itself the same way on its broker:
+   * then it is most likely that one, come back (the bridge's broker is the GX's, or bridged to
+   * it); a suppress keep-alive goes instead, whose caller_id that bridge recognises if it loops.
+   */
   private gxRestarted(): void {
     if (this._state !== 'connected' || this.restartTimer) return;
+    if (Date.now() - this.ownMarkerAt < OWN_MARKER_MS) {
+      this.warnOnce('own-marker', `${this.conn.label}: N/${this.portalId}/keepalive came right after our own bridge published one on ` +
+        'its broker: taken for ours, not for a restart of the GX. Is that broker the GX\'s own, or bridged to it? That would loop');
+      this.keepalive.touch();
+      return;
+    }
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       this.log('info', `${this.conn.label}: the GX announced a (re)start; asking for everything again`);
       this.keepalive.full();
     }, this.timing.restartDelayMs);
+  }
+
+  /** The bridge over this source has just published `N/<portal>/keepalive` on its own broker (K10). */
+  ownMarkerSent(): void {
+    this.ownMarkerAt = Date.now();
+  }
+
+  /**
+   * Whether a request payload is one of ours: every R and W we publish carries our caller_id.
+   * One that reaches the bridge over this source through its broker means a loop.
+   */
+  isOwnRequest(payload: Buffer | string): boolean {
+    return payload.includes(this.ownMark);
   }
 
   /**
@@ -391,7 +430,7 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
 
   private serviceOf(name: string): RemoteService {
     const svc = this.services.services.get(name);
-    if (!svc || !svc.announced) throw new Error(`${name} is not a service of ${this.conn.label}`);
+    if (!svc || !svc.announced) throw new Error(`${serviceLabelOf(name)} is not a service of ${this.conn.label}`);
     return svc;
   }
 
@@ -399,7 +438,9 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     const svc = this.serviceOf(service);
     if (this._state !== 'connected') throw new Error(`not connected to ${this.conn.label}`);
     const rest = `${svc.type}/${svc.instance}`;
-    const R = (p: string) => this.publish(`R/${this.portalId}/${rest}${p === '/' ? '/' : p}`, '');
+    // not empty: dbus-flashmq takes an R on system/0/Serial for a keep-alive too (K1), and one
+    // without suppress-republish would make the GX republish everything; other reads ignore it (R1)
+    const R = (p: string) => this.publish(`R/${this.portalId}/${rest}${p === '/' ? '/' : p}`, this.readPayload);
     const what = `R/${this.portalId}/${rest}${path === '/' ? '/' : path}`;
     if (svc.paths.has(path)) return this.reads.leaf(service, path, what, () => R(path));
     return this.reads.tree(service, path, svc.paths.keys(), what, R);
@@ -411,6 +452,6 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     const rest = `${svc.type}/${svc.instance}${path}`;
     return this.writes.write(service, path, rest, literal, value,
       (payload) => this.publish(`W/${this.portalId}/${rest}`, payload),
-      () => this.publish(`R/${this.portalId}/${rest}`, ''));
+      () => this.publish(`R/${this.portalId}/${rest}`, this.readPayload));
   }
 }

@@ -4,10 +4,13 @@
 // `{"bus_error":…,"caller_id":…,"serial":…}` when the bus refused the call. Where no reply
 // comes (dbus-flashmq sends none, W5), the item's next notification showing the written value
 // confirms it; a read right after the write makes the GX send one even when the value did not
-// change or the path never signals (R2, W6). Otherwise: sent, not confirmed.
+// change or the path never signals (R2, W6). Otherwise: sent, not confirmed. A bridge of ours
+// in front of such a GX says the same on S/ (a bus_error starting `not confirmed:`), which is
+// taken as unconfirmed too, not as a refusal.
 import { randomBytes } from 'crypto';
 import type { SetValueOutcome } from '../bridge/item-source';
 import { encodeValue } from '../bridge/payload';
+import { UNCONFIRMED_PREFIX } from '../bridge/write-reply';
 import type { TypedValue } from '../bridge/typed-value';
 
 export interface RemoteWriteTiming {
@@ -124,6 +127,11 @@ export class RemoteWrites {
     if (!w || w.rest !== rest) return;
     this.repliesSeen = true;
     this.repliesAbsent = false;
+    if (typeof r.bus_error === 'string' && r.bus_error.startsWith(UNCONFIRMED_PREFIX)) {
+      // a bridge of ours in front of the GX, which could not confirm it either: not a refusal
+      this.settle(w, w.notified ? 'notification' : 'unconfirmed');
+      return;
+    }
     if (typeof r.bus_error === 'string') {
       this.finish(w);
       w.reject(new RemoteWriteError(`the GX refused the write: ${r.bus_error}`, r.bus_error));

@@ -320,3 +320,27 @@ test("the service's own text: from GetItems, ItemsChanged and PropertiesChanged;
     await fx.close();
   }
 });
+
+test('D-Bus gone: the heartbeat stops, as it says that the GX lives (K7; the bridge stays alive); the bus back and scanned: it runs again', async () => {
+  const fx = await startEngineFixture({
+    engine: { timing: { heartbeatMs: 100 } },
+    tracker: { reconnectMinMs: 100, reconnectMaxMs: 200 },
+    beforeStart: async (sim) => { await sim.addService(battery()); },
+  });
+  const beats = () => fx.published.filter((m) => m.topic === `${N}/heartbeat`).length;
+  try {
+    fx.engine.keepaliveRequest('{"keepalive-options":["suppress-republish"]}');
+    await waitUntil(() => beats() >= 2, 5000, 'heartbeats');
+    await fx.bus.kill();
+    await waitUntil(() => fx.tracker.state !== 'connected', 5000, 'disconnected');
+    let n = beats();
+    await sleep(700); // seven heartbeat periods
+    assert.equal(beats(), n, 'no heartbeat without the D-Bus');
+    assert.equal(fx.engine.alive, true);
+    n = beats();
+    await fx.bus.restart();
+    await waitUntil(() => fx.tracker.state === 'connected' && beats() > n, 15000, 'the heartbeat back with the bus');
+  } finally {
+    await fx.close();
+  }
+});

@@ -34,7 +34,7 @@ after(async () => {
 });
 
 const tab = { id: 'f1', type: 'tab' };
-const cfg = (extra: object = {}) => ({ id: 'rcfg', type: 'gx-config', source: 'lan', gxUrl: broker.url, portalId: P, staleSeconds: 2, ...extra });
+const cfg = (extra: object = {}) => ({ id: 'rcfg', type: 'gx-config', source: 'lan', gxUrl: broker.url, portalId: P, staleSeconds: 6, ...extra }); // the shortest allowed
 const catcher = { id: 'c1', type: 'catch', z: 'f1', wires: [['caught']] };
 const caughtNode = { id: 'caught', type: 'helper', z: 'f1' };
 const last = (s: any[]) => s[s.length - 1];
@@ -161,7 +161,7 @@ test('the GX goes quiet: every node shows it, messages carry msg.gx.stale, write
   const before = gx.sim.service(EDGE)!.getValue('/Settable/Int')!.value;
 
   await gx.stopBridge();
-  await waitUntil(quiet, 8000, 'every node shows "GX not answering"');
+  await waitUntil(quiet, 15000, 'every node shows "GX not answering"');
   assert.ok(configLog.some((l) => /stale: nothing heard from the GX for \d+ s/.test(l)), configLog.join('\n'));
   // a full keep-alive while stale republishes the last values known: marked stale
   helper.getNode('k').receive({});
@@ -189,7 +189,7 @@ test('the GX goes quiet: every node shows it, messages carry msg.gx.stale, write
   const pid = gx.bridge.started.proc.pid!;
   process.kill(pid, 'SIGSTOP');
   try {
-    await waitUntil(quiet, 8000, '"GX not answering" while frozen');
+    await waitUntil(quiet, 15000, '"GX not answering" while frozen');
   } finally {
     process.kill(pid, 'SIGCONT');
   }

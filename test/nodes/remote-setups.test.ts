@@ -64,7 +64,7 @@ after(async () => {
 });
 
 const token = { gxUsername: TOKEN_USER, gxPassword: TOKEN_PASSWORD };
-const lanTls = (id: string, extra: object) => ({ id, type: 'gx-config', source: 'lan', portalId: P, staleSeconds: 3, ...extra });
+const lanTls = (id: string, extra: object) => ({ id, type: 'gx-config', source: 'lan', portalId: P, staleSeconds: 6, ...extra });
 const last = (s: any[]) => s[s.length - 1];
 const secrets = [TOKEN_PASSWORD, VRM_TOKEN, 'gx-side-secret'];
 const noSecret = (what: string, text: string) => {
@@ -121,13 +121,15 @@ test('LAN with TLS: a tls-config node with the broker\'s CA works too', async ()
   assert.equal(out[0].payload, gx.sim.service('com.victronenergy.system')!.getValue('/Serial')!.value);
 });
 
-test('LAN set-ups that cannot work say why: another GX\'s certificate, a wrong password, no certificate, no portal ID', async () => {
+test('LAN set-ups that cannot work say why: another GX\'s certificate, a wrong password, no certificate, no portal ID, the GX\'s own broker as the broker', async () => {
   await helper.load(NODES, [
     lanTls('wrongCert', { gxUrl: `mqtts://127.0.0.1:${ports.gx}`, gxCert: fs.readFileSync(f('other.crt'), 'utf8') }),
     lanTls('wrongPw', { gxUrl: `mqtts://127.0.0.1:${ports.gx}`, gxCert: fs.readFileSync(f('gx.crt'), 'utf8') }),
     lanTls('noCert', { gxUrl: `mqtts://127.0.0.1:${ports.gx}` }),
     lanTls('noPortal', { gxUrl: `mqtt://127.0.0.1:${gxBroker.port}`, portalId: '' }),
-    ...['wrongCert', 'wrongPw', 'noCert', 'noPortal'].map((id) => ({ id: `n-${id}`, type: 'gx-notify', server: id, wires: [[]] })),
+    // bridged onto the GX's own broker (another name for this machine), no topic prefix: a loop
+    lanTls('loops', { gxUrl: `mqtt://127.0.0.1:${gxBroker.port}`, broker: `mqtt://localhost:${gxBroker.port}` }),
+    ...['wrongCert', 'wrongPw', 'noCert', 'noPortal', 'loops'].map((id) => ({ id: `n-${id}`, type: 'gx-notify', server: id, wires: [[]] })),
   ], { wrongCert: token, wrongPw: { gxUsername: TOKEN_USER, gxPassword: 'not-the-token' } });
   const s = Object.fromEntries(['wrongCert', 'wrongPw'].map((id) => [id, statusesOf(`n-${id}`)]));
   const logs = linesOf(helper.getNode('wrongCert'));
@@ -136,7 +138,8 @@ test('LAN set-ups that cannot work say why: another GX\'s certificate, a wrong p
   await waitUntil(() => last(s.wrongPw)?.text === 'GX: not authorized', 10000, 'GX: not authorized');
   assert.equal(last(s.wrongPw).fill, 'red');
   assert.ok(logs.some((l) => /shows another certificate than the one given \(pinned\).*Fetch from the GX/.test(l)), logs.join('\n'));
-  for (const [id, why] of [['noCert', /the GX's own certificate is missing.*Fetch from the GX/], ['noPortal', /needs its Portal ID/]] as const) {
+  for (const [id, why] of [['noCert', /the GX's own certificate is missing.*Fetch from the GX/], ['noPortal', /needs its Portal ID/],
+    ['loops', /the broker mqtt:\/\/localhost:\d+ is the GX's own broker .*a loop\. Bridge to another broker, or give a topic prefix/]] as const) {
     const c = helper.getNode(id);
     assert.equal(c.controller.status.text, 'config error', id);
     assert.match(c.controller.configError, why);

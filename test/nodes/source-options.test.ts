@@ -26,11 +26,11 @@ test('LAN: the GX\'s broker, its portal ID, a pairing token; TLS with the GX\'s 
   assert.equal(plain.gx, '192.168.1.20');
   assert.equal(plain.username, undefined);
   const token = { gxUsername: 'token/nodered/a1', gxPassword: 'pw' };
-  const pinned = sourceOptionsOf({ source: 'lan', gxUrl: 'mqtts://192.168.1.20', portalId: portal, gxCert: PEM, staleSeconds: '4' }, token, undefined).remote!;
+  const pinned = sourceOptionsOf({ source: 'lan', gxUrl: 'mqtts://192.168.1.20', portalId: portal, gxCert: PEM, staleSeconds: '6' }, token, undefined).remote!;
   assert.equal(pinned.ca, PEM.trim());
   assert.equal(pinned.username, 'token/nodered/a1');
   assert.equal(pinned.password, 'pw');
-  assert.equal(pinned.timing?.staleMs, 4000);
+  assert.equal(pinned.timing?.staleMs, 6000);
   const viaNode = sourceOptionsOf({ source: 'lan', gxUrl: 'wss://gx/mqtt', portalId: portal, gxCertMode: 'tls-config', gxTls: 't1' }, {},
     { ca: 'CA', rejectUnauthorized: false }).remote!;
   assert.equal(viaNode.ca, 'CA');
@@ -46,7 +46,11 @@ test('LAN: the GX\'s broker, its portal ID, a pairing token; TLS with the GX\'s 
     [{ source: 'lan', gxUrl: 'mqtts://gx', portalId: portal, gxCert: 'not a certificate' }, {}, /certificate is missing/],
     [{ source: 'lan', gxUrl: 'mqtts://gx', portalId: portal, gxCertMode: 'tls-config' }, {}, /choose the TLS configuration/],
     [{ source: 'lan', gxUrl: 'mqtts://gx', portalId: portal, gxCertMode: 'tls-config', gxTls: 'gone' }, {}, /\(gone\) is missing or disabled/],
-    [{ source: 'lan', gxUrl: 'mqtt://gx', portalId: portal, staleSeconds: '-1' }, {}, /positive number of seconds/],
+    [{ source: 'lan', gxUrl: 'mqtt://gx', portalId: portal, staleSeconds: '-1' }, {}, /"Stale after" must be 6 to 3600 seconds/],
+    // shorter than two heartbeats (3 s each): one late heartbeat would make the GX stale
+    [{ source: 'lan', gxUrl: 'mqtt://gx', portalId: portal, staleSeconds: '0' }, {}, /must be 6 to 3600 seconds .*not '0'/],
+    [{ source: 'lan', gxUrl: 'mqtt://gx', portalId: portal, staleSeconds: '5.9' }, {}, /must be 6 to 3600 seconds/],
+    [{ source: 'vrm', portalId: portal, staleSeconds: '3601' }, { vrmEmail: 'a@b.c', vrmToken: 't' }, /must be 6 to 3600 seconds/],
   ] as const) {
     assert.throws(() => sourceOptionsOf(def, creds, undefined), why, JSON.stringify(def));
   }

@@ -77,8 +77,10 @@ test('after the first keep-alive the cache holds every item the D-Bus side has, 
 test('keep-alive: one full one with a random echo on connecting, then only suppress-republish', async () => {
   await waitUntil(() => keepalives().length >= 3, 5000, 'suppress keep-alives');
   const [first, ...rest] = keepalives();
-  assert.match(first.payload, /^\{"keepalive-options":\[\{"full-publish-completed-echo":"[0-9a-f]{16}"\}\]\}$/);
-  for (const m of rest) assert.equal(m.payload, '{"keepalive-options":["suppress-republish"]}');
+  // with our caller_id beside the options (dbus-flashmq reads only keepalive-options, K5)
+  const id = remote.source.callerId;
+  assert.match(first.payload, new RegExp(`^\\{"caller_id":"${id}","keepalive-options":\\[\\{"full-publish-completed-echo":"[0-9a-f]{16}"\\}\\]\\}$`));
+  for (const m of rest) assert.equal(m.payload, `{"caller_id":"${id}","keepalive-options":["suppress-republish"]}`);
   assert.equal(remote.source.stale, false);
 });
 

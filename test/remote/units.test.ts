@@ -3,9 +3,11 @@
 // whatever dbus-flashmq can publish decodes to a value the engine re-encodes to the same bytes.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as os from 'os';
 import * as tls from 'tls';
 import fc from 'fast-check';
 import { encodePayload } from '../../src/bridge/payload';
+import { brokerEndpoint, sameBroker } from '../../src/mqtt/broker-endpoint';
 import { INVALID, TypedValue } from '../../src/bridge/typed-value';
 import { resolveConnection, vrmBrokerIndex, vrmMqttUrl, vrmWebsocketUrl } from '../../src/remote';
 import { literalTextOf, WriteEncodeError } from '../../src/remote/json-typed';
@@ -129,4 +131,17 @@ test('written values as dbus-flashmq types them: doubles with .0 or an exponent,
   assert.equal(literalTextOf({ signature: 'v', value: { signature: 'd', value: 3 } }), '3.0');
   assert.throws(() => literalTextOf({ signature: 'd', value: NaN }), WriteEncodeError);
   assert.throws(() => literalTextOf({ signature: 'a{sv}', value: {} }), /dict cannot be written/);
+});
+
+test('broker endpoints: the same broker under the names and defaults of a URL; others apart', () => {
+  for (const [x, y] of [
+    ['mqtt://127.0.0.1:1883', 'mqtt://localhost'], ['mqtt://LocalHost:1883/', 'tcp://127.0.0.1'], ['mqtts://gx.lan', 'ssl://GX.lan:8883'],
+    ['ws://gx.lan:9001/mqtt', 'ws://gx.lan:9001'], ['wss://h.example/mqtt', 'wss://h.example:443'], ['mqtt://[::1]:1884', 'mqtt://127.0.0.2:1884'],
+    [`mqtt://${os.hostname()}:1883`, 'mqtt://localhost'],
+  ]) assert.equal(sameBroker(x, y), true, `${x} ~ ${y}`);
+  for (const [x, y] of [['mqtt://gx.lan', 'mqtt://gx.lan:1884'], ['mqtt://gx.lan', 'mqtt://other.lan'], ['mqtt://gx.lan', 'mqtts://gx.lan'],
+    ['not a url', 'not a url'], ['ftp://gx.lan', 'ftp://gx.lan']]) {
+    assert.equal(sameBroker(x, y), false, `${x} ≁ ${y}`);
+  }
+  assert.equal(brokerEndpoint('mqtt://Example.COM.'), 'example.com:1883');
 });

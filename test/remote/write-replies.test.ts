@@ -2,16 +2,19 @@
 // (our own gx-bridge as the GX), else by the notification that shows the value (dbus-flashmq
 // sends no replies). Against a broker that refuses the S/ subscription (aedes with a
 // subscription check, as a strict broker might), one that grants it while the GX may not
-// publish replies (mosquitto ACL), and one where our gx-bridge replies.
+// publish replies (mosquitto ACL), and one where our gx-bridge replies. And gx-bridge in front
+// of a dbus-flashmq-like GX that ignores a write: its S/ replies must not claim success.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
+import { UNCONFIRMED_REPLY } from '../../src/bridge/write-reply';
 import { startAedes } from '../support/aedes-broker';
-import { DIST } from '../support/bridge-process';
-import { Subscriber } from '../support/mosquitto';
+import { DIST, startBridge } from '../support/bridge-process';
+import { FakeGx } from '../support/fake-gx';
+import { publish, startMosquitto, Subscriber } from '../support/mosquitto';
 import { waitUntil } from '../support/engine-fixture';
-import { startGxBehindBroker, startNoReplyBroker, startRemoteEngine } from '../support/remote-gx';
+import { RemoteEngine, startGxBehindBroker, startNoReplyBroker, startRemoteEngine } from '../support/remote-gx';
 
 const EDGE = 'com.victronenergy.edge.test0';
 const write = (value: number) => ({ addr: { type: 'edge', instance: '7', path: '/Settable/Int' }, payload: `{"value":${value}}` });
@@ -94,3 +97,40 @@ test('S/ replies on (our gx-bridge as the GX): confirmed by the reply, with the 
       await gx.close();
     }
   });
+
+test('a GX that ignores a write (dbus-flashmq sends no reply): B answers S/ with a bus_error "not confirmed", never a return_code; logged once per item; a client of B sees it as unconfirmed', async () => {
+  const P = 'fakeignore01';
+  const a = await startMosquitto();
+  const fake = await new FakeGx({ portal: P, items: { 'vebus/257/Ro': '{"value":5}', 'vebus/257/Mode': '{"value":3}' }, ignoreWrites: ['vebus/257/Ro'] })
+    .start(a.url);
+  const b = await startMosquitto();
+  const front = await startBridge(['--gx', a.url, '--portal-id', P, '--broker', b.url]);
+  const sub = await new Subscriber(b.port, [`S/${P}/#`]).start();
+  let client: RemoteEngine | undefined;
+  try {
+    await publish(b.port, `W/${P}/vebus/257/Ro`, '{"value":6,"serial":1,"caller_id":"me"}');
+    const s1 = await sub.waitFor((m) => m.topic === `S/${P}/vebus/257/Ro`, 15000);
+    assert.equal(s1.payload, `{"bus_error":${JSON.stringify(UNCONFIRMED_REPLY)},"caller_id":"me","serial":1}`);
+    assert.equal(fake.items.get('vebus/257/Ro'), '{"value":5}', 'the GX did not carry it out');
+    await front.waitOutput(/write W\/fakeignore01\/vebus\/257\/Ro: sent to the GX, not confirmed/);
+    // a write the GX carries out: confirmed by its notification, and that is a return_code
+    await publish(b.port, `W/${P}/vebus/257/Mode`, '{"value":2,"serial":2,"caller_id":"me"}');
+    const s2 = await sub.waitFor((m) => m.topic === `S/${P}/vebus/257/Mode`, 10000);
+    assert.equal(s2.payload, '{"caller_id":"me","return_code":0,"serial":2}');
+    // another remote source on B: B's answer says "unconfirmed", which is what it gets, not a refusal
+    client = await startRemoteEngine(b.url, P, { timing: { writeTimeoutMs: 12000 } });
+    const t0 = Date.now();
+    const r = await client.engine.writeJson({ type: 'vebus', instance: '257', path: '/Ro' }, '{"value":7}', 'flow');
+    assert.deepEqual([r.ok, r.confirmation, r.code], [true, 'unconfirmed', undefined]);
+    assert.ok(Date.now() - t0 < 11000, 'settled by B\'s reply, before its own time-out');
+    const lines = front.output().split('\n').filter((l) => l.includes('sent to the GX, not confirmed'));
+    assert.equal(lines.length, 1, `once per item:\n${lines.join('\n')}`);
+  } finally {
+    await client?.close();
+    await sub.stop();
+    await front.stop();
+    await fake.stop();
+    await b.stop();
+    await a.stop();
+  }
+});

@@ -249,8 +249,11 @@ async function main(): Promise<number> {
     };
     process.stdout.write('\n' + table(b.figures) + '\n\n');
     process.stdout.write(`targets met: ${result.summary.met} of ${result.summary.targets}; ${durationSeconds.toFixed(0)} s\n`);
-    const files = writeResults(result);
-    process.stdout.write(`results: ${path.relative(process.cwd(), files.file)} (and ${path.relative(process.cwd(), files.latest)})\n`);
+    // only a full default run replaces the committed reference
+    const reference = mode === 'default' && !opts.only && !opts.cpuProf;
+    const files = writeResults(result, reference);
+    process.stdout.write(`results: ${path.relative(process.cwd(), files.file)}` +
+      (files.latest ? ` (and ${path.relative(process.cwd(), files.latest)})\n` : ` (not a full default run: ${path.relative(process.cwd(), path.join(path.dirname(files.file), 'latest.json'))} left as it is)\n`));
     return 0;
   } catch (e) {
     process.stderr.write(`benchmark failed: ${(e as Error).stack ?? e}\n`);

@@ -9,7 +9,6 @@ import { parseWritePatterns, WritePolicy } from '../bridge/write-policy';
 import { GatewayOptions, GxGateway } from '../gateway';
 import { MqttVersion, redactUrl } from '../mqtt/broker-link';
 import type { RemoteSourceOptions } from '../remote';
-import { fetchServerCertificate } from '../remote/gx-certificate';
 import { optChoice, optNumber, optString, OptionSpec, parseArgs, ParsedArgs, UsageError } from './args';
 import { trimHeapAfterFloods } from './heap-trim';
 import { consoleLogger } from './logger';
@@ -52,6 +51,7 @@ const OPTIONS: OptionSpec = {
 const MQTT_VERSIONS: Record<string, MqttVersion> = { auto: 'auto', '5': 5, '3.1.1': 4 };
 
 async function printGxCert(target: string): Promise<void> {
+  const { fetchServerCertificate } = await import('../remote/gx-certificate');
   const c = await fetchServerCertificate(target);
   process.stderr.write(`certificate of ${target}: ${c.subject}${c.selfSigned ? ' (self-signed)' : `, issued by ${c.issuer}`}, ` +
     `valid until ${c.validTo}\nSHA-256 fingerprint ${c.fingerprint256}\n`);

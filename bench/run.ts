@@ -13,6 +13,7 @@ import { addHeapFigure, addRssFigure, engineInProcess } from './memory';
 import { startBroker } from './mosquitto-broker';
 import { RawMqttClient } from './mqtt-subscriber';
 import { nodeRedFlow } from './node-red-flow';
+import { nodeRedHeap, nodeRedMemory } from './node-red-gx';
 import { forkTracked, onCleanup, stopAll, stopChild } from './processes';
 import { machine, ratio, table, writeResults } from './report';
 import { remoteScenario } from './remote-gx';
@@ -20,6 +21,8 @@ import { RpcChild } from './rpc';
 import type { SimInfo } from './sim-process';
 import { ESS, soak } from './soak';
 import { median } from './stats';
+import { loadFile } from '../src/sim';
+import { shortServiceType } from '../src/bridge/topics';
 
 
 interface Sizes {
@@ -58,10 +61,10 @@ function parseOptions(argv: string[]): BenchOptions {
     else if (a === '--cpu-prof') opts.cpuProf = true;
     else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-      for (const s of list) if (!/^(s[1-6]|r1)$/.test(s)) throw new Error(`--only takes s1…s6 and r1, not '${s}'`);
+      for (const s of list) if (!/^(s[1-7]|r1)$/.test(s)) throw new Error(`--only takes s1…s7 and r1, not '${s}'`);
       opts.only = new Set(list as ScenarioId[]);
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--soak] [--cpu-prof] [--only s1,s2,s3,s4,s5,s6,r1]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--soak] [--cpu-prof] [--only s1,s2,s3,s4,s5,s6,s7,r1]\n');
       process.exit(0);
     } else {
       throw new Error(`unknown option '${a}' (try --help)`);
@@ -139,7 +142,7 @@ async function coldStartScenario(b: Bench, label: string, info: SimInfo, sizes: 
 async function runAll(b: Bench, sizes: Sizes): Promise<void> {
   const sim = b.sim;
   // --- the ESS system (~850 items)
-  if (b.want('s1') || b.want('r1')) {
+  if (b.want('s1') || b.want('r1') || b.want('s7')) {
     const info = await sim.call<SimInfo>('load', { file: ESS });
     b.log(`ESS scenario loaded: ${info.services} services, ${info.items} items`);
     const label = `ESS ${info.items} items`;
@@ -149,6 +152,12 @@ async function runAll(b: Bench, sizes: Sizes): Promise<void> {
       if (b.want('s4')) await rssFigure(b, label, rss, bridge);
     }
     if (b.want('r1')) await remoteScenario(b, { label, expected: info.items - info.blocked, reps: sizes.remoteReps });
+    if (b.want('s7')) {
+      // a gx-notify per service, each on its own service type
+      const filters = loadFile(ESS).map((d) => `${shortServiceType(d.name)}/+/#`);
+      b.log(`S7 Node-RED on a GX, ${label}: gx-config + ${filters.length} gx-notify`);
+      await nodeRedMemory(b, label, filters, info.items);
+    }
     await sim.call('remove', {});
   }
   // --- 1 × 1000
@@ -181,6 +190,7 @@ async function runAll(b: Bench, sizes: Sizes): Promise<void> {
   } else if (b.want('s5') || b.want('s4')) {
     await coldStartScenario(b, '10×1000', info, sizes, false);
   }
+  if (!sizes.large && b.want('s7')) await nodeRedHeap(b, '10×1000', info.items, false);
   if (b.want('s2') || b.want('s3')) {
     const rates = Array.from({ length: sizes.changeRepeats }, () => sizes.changeRates).flat();
     b.log(`S2/S3 change stream at ${sizes.changeRates.join(', ')} values/s, ${sizes.changeSeconds} s each, ${sizes.changeRepeats}×: D-Bus baseline`);
@@ -194,10 +204,11 @@ async function runAll(b: Bench, sizes: Sizes): Promise<void> {
     await nodeRedFlow(b, sizes.nodeRedRates, sizes.nodeRedSeconds);
   }
   // --- 100 × 1000
-  if (sizes.large && (b.want('s1') || b.want('s4') || b.want('s5'))) {
+  if (sizes.large && (b.want('s1') || b.want('s4') || b.want('s5') || b.want('s7'))) {
     info = await sim.call<SimInfo>('synthetic', { n: 90, m: 1000, first: 10 });
     b.log(`synthetic 100×1000 loaded: ${info.items} items`);
-    await coldStartScenario(b, '100×1000', info, sizes, true);
+    if (b.want('s1') || b.want('s4') || b.want('s5')) await coldStartScenario(b, '100×1000', info, sizes, true);
+    if (b.want('s7')) await nodeRedHeap(b, '100×1000', info.items, true);
   }
 }
 

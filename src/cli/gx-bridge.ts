@@ -3,6 +3,7 @@
 // on any Linux box, next to a GX that offers D-Bus over TCP, and what the benchmarks drive.
 // With --gx it serves a GX reached over MQTT instead (its broker on the LAN, or VRM) on
 // another broker, keeping that GX alive for you.
+import './small-heap';
 import * as fs from 'fs';
 import { limitLogger } from '../bridge/log-limiter';
 import { parseWritePatterns, WritePolicy } from '../bridge/write-policy';

@@ -4,7 +4,7 @@
 // packet on its own. QoS 0 needs no packet id or state, so packets we encode ourselves can go
 // between MQTT.js's own packets, as long as each packet is written whole.
 
-const CHUNK = 256 * 1024;
+const CHUNK = 64 * 1024;
 
 export interface PacketSink {
   write(chunk: Buffer): boolean;

@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { startPrivateBus } from '../test/support/dbus-daemon';
 import { BridgeProcess, PORTAL } from './bridge-process';
-import { addChangeFigures, baselinePhases, bridgePhases } from './change-stream';
+import { addChangeFigures, baselinePhases, bridgePhases, forwarderPhases } from './change-stream';
 import { bareGetItems, GetItemsResult } from './cold-start';
 import { Bench, BenchOptions, ScenarioId } from './context';
 import { addFullPublishFigure, measureFullPublish } from './full-publish';
@@ -44,11 +44,11 @@ interface Sizes {
 }
 
 const DEFAULT: Sizes = {
-  fullPublishReps: 13, fullPublishRepsLarge: 7, large: true, changeRates: [1000, 10000, 50000], changeSeconds: 8, changeRepeats: 3,
+  fullPublishReps: 30, fullPublishRepsLarge: 13, large: true, changeRates: [1000, 10000, 50000], changeSeconds: 8, changeRepeats: 3,
   nodeRedRates: [1000, 10000, 50000], nodeRedSeconds: 8, coldStartReps: 3, remoteReps: 13, remoteLatency: { rate: 200, seconds: 5 },
 };
 const QUICK: Sizes = {
-  fullPublishReps: 5, fullPublishRepsLarge: 0, large: false, changeRates: [1000, 10000], changeSeconds: 2.5, changeRepeats: 1,
+  fullPublishReps: 10, fullPublishRepsLarge: 0, large: false, changeRates: [1000, 10000], changeSeconds: 2.5, changeRepeats: 1,
   nodeRedRates: [10000], nodeRedSeconds: 2.5, coldStartReps: 2, remoteReps: 5, remoteLatency: { rate: 200, seconds: 2.5 },
 };
 
@@ -195,9 +195,11 @@ async function runAll(b: Bench, sizes: Sizes): Promise<void> {
     const rates = Array.from({ length: sizes.changeRepeats }, () => sizes.changeRates).flat();
     b.log(`S2/S3 change stream at ${sizes.changeRates.join(', ')} values/s, ${sizes.changeSeconds} s each, ${sizes.changeRepeats}×: D-Bus baseline`);
     const base = await baselinePhases(b, rates, sizes.changeSeconds);
+    b.log('S2 change stream: the bare forwarder (D-Bus + MQTT limit)');
+    const fwd = await forwarderPhases(b, rates, sizes.changeSeconds);
     b.log('S2/S3 change stream: gx-bridge');
     const br = await bridgePhases(b, rates, sizes.changeSeconds);
-    addChangeFigures(b, br, base);
+    addChangeFigures(b, br, base, fwd);
   }
   if (b.want('s6')) {
     b.log(`S6 Node-RED flow at ${sizes.nodeRedRates.join(', ')} values/s`);

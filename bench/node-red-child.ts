@@ -1,23 +1,32 @@
-// Node-RED in its own process: the real runtime (node-red-node-test-helper, as the node tests
-// use it), forked with --expose-gc.
-// - S6 (`load`): a gx-config node on the private bus and a gx-notify node with a topic filter
-//   wired into a helper node that counts messages; the engine's own 'update' events are counted
-//   in the same process.
-// - S7 (`deploy`, `memory`): Node-RED on a GX. Started with `--gx` our nodes are registered (as
-//   when the package is installed), without it only Node-RED's core nodes are, and nothing of
-//   ours is loaded; `deploy` starts the runtime with a flow (a gx-config on the bus and a
-//   gx-notify per filter, or nothing), `memory` reads VmRSS and the heap after gc.
+// Node-RED in its own process as it runs on a GX: the real runtime embedded (require('node-red'),
+// RED.init + RED.start, every core node loaded, editor and HTTP off, a flows file in a fresh
+// user directory), forked with --expose-gc. Not the test helper: it wraps every node method in
+// a spy that records each call, which is most of the CPU and memory at 10 000 messages/s.
+// Started with `--gx` our package is installed (found through `nodesDir`, as Node-RED finds any
+// package), without it nothing of ours is there. Messages are counted by a minimal node type
+// (`bench-counter`, a package of its own in a temporary directory).
+// - S6 (`load`): a gx-config on the private bus, a gx-notify with a topic filter into the
+//   counter; the engine's own 'update' events are counted in the same process.
+// - S7 (`deploy`, `memory`, `heapPerItem`): Node-RED on a GX, its RSS and heap.
+import * as fs from 'fs';
+import * as http from 'http';
 import * as path from 'path';
-import { CORE_NODES, helper } from '../test/support/nr-runtime';
 import { cpuSeconds, memory } from './proc-stats';
 import { serve } from './rpc';
 import { heapAfterGc } from './heap';
+import { tempDir } from './processes';
 
 const withGx = process.argv.includes('--gx');
-const NODES = withGx
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- our compiled node modules, as Node-RED loads them
-  ? ['gx-config', 'gx-notify', 'gx-read', 'gx-write', 'gx-keepalive'].map((t) => require(path.join(__dirname, '..', 'nodes', t, `${t}.js`))).concat(CORE_NODES)
-  : CORE_NODES;
+/** the repository: its package.json names our nodes, as an installed package's does */
+const PACKAGE = path.join(__dirname, '..', '..');
+
+interface Red {
+  init(server: http.Server, settings: object): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  nodes: { getNode(id: string): unknown };
+  runtime: { flows: { setFlows(o: { flows: { flows: object[] }; deploymentType: string }): Promise<unknown> } };
+}
 
 interface Counter { n: number; first: number; last: number }
 const msgs: Counter = { n: 0, first: 0, last: 0 };
@@ -36,10 +45,26 @@ function rate(c: Counter): number {
   return s > 0 ? c.n / s : 0;
 }
 
+(globalThis as { gxBenchCount?: () => void }).gxBenchCount = () => hit(msgs);
+
+/** A package with one node type that counts what it receives (globalThis.gxBenchCount). */
+function counterPackage(): string {
+  const dir = tempDir('nr-counter');
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'gx-bench-counter', version: '1.0.0', 'node-red': { nodes: { 'bench-counter': 'bench-counter.js' } } }));
+  fs.writeFileSync(path.join(dir, 'bench-counter.js'), `module.exports = function (RED) {
+  function BenchCounter(config) {
+    RED.nodes.createNode(this, config);
+    this.on('input', (msg, send, done) => { globalThis.gxBenchCount(); done(); });
+  }
+  RED.nodes.registerType('bench-counter', BenchCounter);
+};\n`);
+  fs.writeFileSync(path.join(dir, 'bench-counter.html'), `<script type="text/javascript">RED.nodes.registerType('bench-counter', { category: 'function', defaults: {}, inputs: 1, outputs: 0 });</script>\n`);
+  return dir;
+}
+
 interface EngineLike {
   cache: { itemCount: number; services: Map<string, { items: Map<string, unknown>; topicOf(i: unknown): string; payloadOf(i: unknown): string }> };
   on(ev: string, fn: (...a: unknown[]) => void): void;
-  once(ev: string, fn: (...a: unknown[]) => void): void;
 }
 
 export interface FlowStats {
@@ -59,45 +84,61 @@ export interface NodeRedMemory {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let red: Red | undefined;
+let deployed: EngineLike | undefined;
+
+/** Starts Node-RED once, with `flow` in its flows file. */
+async function startNodeRed(flow: object[]): Promise<Red> {
+  if (red) throw new Error('Node-RED runs already');
+  const userDir = tempDir('nr-user');
+  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flow));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED itself, as its red.js loads it
+  const r = require('node-red') as Red;
+  r.init(http.createServer(), {
+    userDir, flowFile: 'flows.json', credentialSecret: 'gx-bench', httpAdminRoot: false, httpNodeRoot: false, disableEditor: true,
+    nodesDir: withGx ? [counterPackage(), PACKAGE] : [counterPackage()],
+    logging: { console: { level: 'warn', metrics: false, audit: false } },
+    diagnostics: { enabled: false }, runtimeState: { enabled: false }, editorTheme: { tours: false },
+  });
+  await r.start();
+  red = r;
+  return r;
+}
 
 /** The deployed gx-config's engine, once it holds at least `minItems` items. */
 async function engineWith(minItems: number): Promise<EngineLike> {
-  const cfg = helper.getNode('cfg') as { controller?: { engine?: EngineLike } };
-  const engine = cfg.controller?.engine;
-  if (!engine) throw new Error('gx-config has no engine');
   const t0 = Date.now();
-  while (engine.cache.itemCount < minItems) {
-    if (Date.now() - t0 > 120000) throw new Error(`only ${engine.cache.itemCount} items after 120 s`);
+  for (;;) {
+    const cfg = red?.nodes.getNode('cfg') as { controller?: { engine?: EngineLike } } | null;
+    const engine = cfg?.controller?.engine;
+    if (engine && engine.cache.itemCount >= minItems) return engine;
+    if (Date.now() - t0 > 120000) throw new Error(`gx-config: ${engine ? engine.cache.itemCount : 'no engine'} of ${minItems} items after 120 s`);
     await sleep(20);
   }
-  return engine;
 }
 
-let deployed: EngineLike | undefined;
+function gxFlow(address: string, portalId: string, notify: Array<{ filter: string; when?: string }>): object[] {
+  return [
+    { id: 'f1', type: 'tab' },
+    { id: 'cfg', type: 'gx-config', dbusAddress: address, portalId },
+    ...notify.map((n, i) => ({ id: `n${i}`, type: 'gx-notify', z: 'f1', server: 'cfg', filter: n.filter, when: n.when ?? 'always', wires: [['out']] })),
+    { id: 'out', type: 'bench-counter', z: 'f1' },
+  ];
+}
 
 serve({
   async load(a: { address: string; filter: string; portalId: string; minItems: number }) {
     if (!withGx) throw new Error('started without --gx');
-    await helper.load(NODES, [
-      { id: 'f1', type: 'tab' },
-      { id: 'cfg', type: 'gx-config', dbusAddress: a.address, portalId: a.portalId },
-      { id: 'n1', type: 'gx-notify', z: 'f1', server: 'cfg', filter: a.filter, when: 'always', wires: [['out']] },
-      { id: 'out', type: 'helper', z: 'f1' },
-    ]);
+    await startNodeRed(gxFlow(a.address, a.portalId, [{ filter: a.filter }]));
     const engine = await engineWith(a.minItems);
     engine.on('update', () => hit(updates));
-    (helper.getNode('out') as { on(ev: string, fn: () => void): void }).on('input', () => hit(msgs));
     return { items: engine.cache.itemCount };
   },
-  /** Starts the runtime with a gx-config on `address` and a gx-notify per filter into a helper node, or (no address) an empty flow. */
+  /** Starts Node-RED with a gx-config on `address` and a gx-notify per filter into a counter, or (no address) a flow with the counter only. */
   async deploy(a: { address?: string; portalId?: string; filters?: string[]; minItems?: number }) {
-    const flow: object[] = [{ id: 'f1', type: 'tab' }, { id: 'out', type: 'helper', z: 'f1' }];
-    if (a.address) {
-      if (!withGx) throw new Error('started without --gx');
-      flow.push({ id: 'cfg', type: 'gx-config', dbusAddress: a.address, portalId: a.portalId });
-      (a.filters ?? []).forEach((filter, i) => flow.push({ id: `n${i}`, type: 'gx-notify', z: 'f1', server: 'cfg', filter, wires: [['out']] }));
-    }
-    await helper.load(NODES, flow);
+    if (a.address && !withGx) throw new Error('started without --gx');
+    await startNodeRed(a.address ? gxFlow(a.address, a.portalId ?? '', (a.filters ?? []).map((filter) => ({ filter })))
+      : [{ id: 'f1', type: 'tab' }, { id: 'out', type: 'bench-counter', z: 'f1' }]);
     if (a.address) deployed = await engineWith(a.minItems ?? 1);
     return { items: deployed?.cache.itemCount ?? 0 };
   },
@@ -108,26 +149,22 @@ serve({
     return { rssBytes, heapBytes: await heapAfterGc(), items: deployed?.cache.itemCount ?? 0 };
   },
   /**
-   * Heap per item of a deployed gx-config: the heap after gc with an empty flow, then with a
-   * gx-config on `address` holding every item, and a Map of topic → payload (fresh strings) of the
-   * same items on top (the least a republishing cache holds).
+   * Heap per item of a deployed gx-config: the heap after gc with a flow without it, then with
+   * a gx-config on `address` holding every item (deployed as the editor deploys), and a Map of
+   * topic → payload (fresh strings) of the same items on top (the least a republishing cache holds).
    */
   async heapPerItem(a: { address: string; portalId: string; minItems: number }) {
     if (!withGx) throw new Error('started without --gx');
-    await helper.load(NODES, [{ id: 'f1', type: 'tab' }]);
+    const r = await startNodeRed([{ id: 'f1', type: 'tab' }]);
     const empty = await heapAfterGc();
-    await helper.unload();
-    await helper.load(NODES, [{ id: 'f1', type: 'tab' }, { id: 'cfg', type: 'gx-config', dbusAddress: a.address, portalId: a.portalId }]);
+    await r.runtime.flows.setFlows({ flows: { flows: gxFlow(a.address, a.portalId, []) }, deploymentType: 'full' });
     const engine = await engineWith(a.minItems);
     const withConfig = await heapAfterGc();
     const fresh = (x: string) => Buffer.from(x, 'utf8').toString('utf8');
     const minimal = new Map<string, string>();
     for (const svc of engine.cache.services.values()) for (const it of svc.items.values()) minimal.set(fresh(svc.topicOf(it)), fresh(svc.payloadOf(it)));
     const withMinimal = await heapAfterGc();
-    const items = engine.cache.itemCount;
-    const result = { items, heapBytes: withConfig - empty, minimalBytes: withMinimal - withConfig, rssBytes: memory(process.pid).rssBytes, mapSize: minimal.size };
-    await helper.unload();
-    return result;
+    return { items: engine.cache.itemCount, heapBytes: withConfig - empty, minimalBytes: withMinimal - withConfig, rssBytes: memory(process.pid).rssBytes, mapSize: minimal.size };
   },
   reset() {
     Object.assign(msgs, { n: 0, first: 0, last: 0 });
@@ -142,7 +179,7 @@ serve({
     };
   },
   async unload() {
-    await helper.unload();
+    await red?.stop();
     deployed = undefined;
     return true;
   },

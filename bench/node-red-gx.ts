@@ -1,5 +1,5 @@
 // Scenario 7: Node-RED on a GX. What our nodes cost inside a Node-RED process, each process
-// started the same way (node-red-child.ts, the real runtime):
+// started the same way (node-red-child.ts: the real runtime with every core node, as on a GX):
 // - RSS of Node-RED with a gx-config on the bus and a gx-notify per service (the ESS system)
 //   against the same Node-RED without our package (only Node-RED's core nodes: nothing of ours
 //   loaded); also with our package installed but nothing of it deployed. Two rounds, medians.

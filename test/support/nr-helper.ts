@@ -4,14 +4,29 @@ import * as assert from 'node:assert/strict';
 import * as path from 'path';
 import { DIST } from './bridge-process';
 import { waitUntil } from './engine-fixture';
-import { CORE_NODES, helper } from './nr-runtime';
 
-export { helper } from './nr-runtime';
-export type { NrHelper } from './nr-runtime';
+export const helper = require('node-red-node-test-helper') as NrHelper;
+helper.init(require.resolve('node-red'));
+
+export interface NrHelper {
+  init(path: string, settings?: object): void;
+  load(nodes: unknown[], flow: object[], credentials?: object): Promise<void>;
+  setFlows(flow: object[], type: 'full' | 'nodes' | 'flows', credentials?: object): Promise<void>;
+  unload(): Promise<void>;
+  getNode(id: string): any;
+  startServer(): Promise<void>;
+  stopServer(): Promise<void>;
+  request(): any;
+  settings(s: object): object;
+  log(): any;
+}
 
 export const NODES = ['gx-config', 'gx-notify', 'gx-read', 'gx-write', 'gx-keepalive']
   .map((t) => require(path.join(DIST, 'nodes', t, `${t}.js`)))
-  .concat(CORE_NODES);
+  // core nodes the tests and examples use
+  .concat(['common/25-catch.js', 'common/21-debug.js', 'common/20-inject.js', 'common/90-comment.js', 'function/10-switch.js',
+    'function/10-function.js', 'function/15-change.js']
+    .map((f) => require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', f))));
 
 /** Collects what a helper node receives. */
 export function collect(node: any): any[] {

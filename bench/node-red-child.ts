@@ -11,6 +11,7 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
+import * as v8 from 'v8';
 import { cpuSeconds, memory } from './proc-stats';
 import { serve } from './rpc';
 import { heapAfterGc } from './heap';
@@ -78,6 +79,10 @@ export interface FlowStats {
 
 export interface NodeRedMemory {
   rssBytes: number;
+  /** messages into the flow so far */
+  messages: number;
+  /** V8's young generation, committed */
+  newSpaceBytes: number;
   /** heapUsed after full GCs */
   heapBytes: number;
   items: number;
@@ -117,11 +122,21 @@ async function engineWith(minItems: number): Promise<EngineLike> {
   }
 }
 
-function gxFlow(address: string, portalId: string, notify: Array<{ filter: string; when?: string }>): object[] {
+/** Waits until the counter has received `n` messages (60 s at most). */
+async function messagesAtLeast(n: number): Promise<void> {
+  const t0 = Date.now();
+  while (msgs.n < n) {
+    if (Date.now() - t0 > 60000) throw new Error(`${msgs.n} of ${n} messages after 60 s`);
+    await sleep(20);
+  }
+}
+
+function gxFlow(address: string, portalId: string, notify: Array<{ filter: string; when?: string; initial?: boolean }>): object[] {
   return [
     { id: 'f1', type: 'tab' },
     { id: 'cfg', type: 'gx-config', dbusAddress: address, portalId },
-    ...notify.map((n, i) => ({ id: `n${i}`, type: 'gx-notify', z: 'f1', server: 'cfg', filter: n.filter, when: n.when ?? 'always', wires: [['out']] })),
+    ...notify.map((n, i) => ({ id: `n${i}`, type: 'gx-notify', z: 'f1', server: 'cfg', filter: n.filter, when: n.when ?? 'always',
+      initial: n.initial ?? false, wires: [['out']] })),
     { id: 'out', type: 'bench-counter', z: 'f1' },
   ];
 }
@@ -134,37 +149,71 @@ serve({
     engine.on('update', () => hit(updates));
     return { items: engine.cache.itemCount };
   },
-  /** Starts Node-RED with a gx-config on `address` and a gx-notify per filter into a counter, or (no address) a flow with the counter only. */
-  async deploy(a: { address?: string; portalId?: string; filters?: string[]; minItems?: number }) {
+  /**
+   * Starts Node-RED with a gx-config on `address` and a gx-notify per filter (as the editor
+   * makes them: changes only; with `initial`, each sends the current values at deploy and every
+   * item goes through a message once) into a counter, or (no address) a flow with the counter only.
+   */
+  async deploy(a: { address?: string; portalId?: string; filters?: string[]; initial?: boolean; minItems?: number; minMessages?: number }) {
     if (a.address && !withGx) throw new Error('started without --gx');
-    await startNodeRed(a.address ? gxFlow(a.address, a.portalId ?? '', (a.filters ?? []).map((filter) => ({ filter })))
+    const initial = a.initial === true;
+    await startNodeRed(a.address ? gxFlow(a.address, a.portalId ?? '', (a.filters ?? []).map((filter) => ({ filter, initial })))
       : [{ id: 'f1', type: 'tab' }, { id: 'out', type: 'bench-counter', z: 'f1' }]);
-    if (a.address) deployed = await engineWith(a.minItems ?? 1);
-    return { items: deployed?.cache.itemCount ?? 0 };
+    if (a.address) {
+      deployed = await engineWith(a.minItems ?? 1);
+      if (initial) await messagesAtLeast(a.minMessages ?? 0);
+    }
+    return { items: deployed?.cache.itemCount ?? 0, messages: msgs.n };
   },
-  /** VmRSS after `settleMs` as it is (no forced GC), then the heap after full GCs. */
-  async memory(a: { settleMs?: number }): Promise<NodeRedMemory> {
+  /** VmRSS after `settleMs` as it is, then (unless `gc` is false) the heap after full GCs. */
+  async memory(a: { settleMs?: number; gc?: boolean }): Promise<NodeRedMemory> {
     await sleep(a.settleMs ?? 0);
     const rssBytes = memory(process.pid).rssBytes;
-    return { rssBytes, heapBytes: await heapAfterGc(), items: deployed?.cache.itemCount ?? 0 };
+    const newSpaceBytes = v8.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space')?.physical_space_size ?? 0;
+    return { rssBytes, newSpaceBytes, messages: msgs.n, heapBytes: a.gc === false ? NaN : await heapAfterGc(), items: deployed?.cache.itemCount ?? 0 };
   },
   /**
    * Heap per item of a deployed gx-config: the heap after gc with a flow without it, then with
-   * a gx-config on `address` holding every item (deployed as the editor deploys), and a Map of
+   * a gx-config on `address` holding every item (deployed as the editor deploys) and a gx-notify
+   * '#' that has sent every item once (the catalogue loaded, its lookups kept), and a Map of
    * topic → payload (fresh strings) of the same items on top (the least a republishing cache holds).
    */
-  async heapPerItem(a: { address: string; portalId: string; minItems: number }) {
+  async heapPerItem(a: { address: string; portalId: string; minItems: number; minMessages: number }) {
     if (!withGx) throw new Error('started without --gx');
     const r = await startNodeRed([{ id: 'f1', type: 'tab' }]);
     const empty = await heapAfterGc();
-    await r.runtime.flows.setFlows({ flows: { flows: gxFlow(a.address, a.portalId, []) }, deploymentType: 'full' });
+    msgs.n = 0;
+    await r.runtime.flows.setFlows({ flows: { flows: gxFlow(a.address, a.portalId, [{ filter: '#', initial: true }]) }, deploymentType: 'full' });
     const engine = await engineWith(a.minItems);
+    await messagesAtLeast(a.minMessages); // every item through a message once: the catalogue loaded, its lookups kept
     const withConfig = await heapAfterGc();
     const fresh = (x: string) => Buffer.from(x, 'utf8').toString('utf8');
     const minimal = new Map<string, string>();
     for (const svc of engine.cache.services.values()) for (const it of svc.items.values()) minimal.set(fresh(svc.topicOf(it)), fresh(svc.payloadOf(it)));
     const withMinimal = await heapAfterGc();
     return { items: engine.cache.itemCount, heapBytes: withConfig - empty, minimalBytes: withMinimal - withConfig, rssBytes: memory(process.pid).rssBytes, mapSize: minimal.size };
+  },
+  /**
+   * VmRSS 5 s after the flow started (early), then polled until V8 has given back the young
+   * generation it grew for the start (its memory reducer, at an idle moment some 15–30 s later:
+   * new space at most 2 MiB), at most `maxMs`: settled, with the heap after gc read after that.
+   */
+  async settle(a: { maxMs: number }) {
+    await sleep(5000);
+    const newSpace = () => v8.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space')?.physical_space_size ?? 0;
+    const sample = (): NodeRedMemory => ({ rssBytes: memory(process.pid).rssBytes, newSpaceBytes: newSpace(), messages: msgs.n, heapBytes: NaN, items: deployed?.cache.itemCount ?? 0 });
+    const early = sample();
+    const t0 = Date.now();
+    let settled = early;
+    while (settled.newSpaceBytes > 2 * 1048576 && Date.now() - t0 < a.maxMs) {
+      await sleep(1000);
+      settled = sample();
+    }
+    if (settled !== early) { // a moment after the reducer's collection, as it is afterwards
+      await sleep(2000);
+      settled = sample();
+    }
+    return { early, settled, settledAfterMs: 5000 + Date.now() - t0, reduced: settled.newSpaceBytes <= 2 * 1048576, heapBytes: await heapAfterGc() };
   },
   reset() {
     Object.assign(msgs, { n: 0, first: 0, last: 0 });

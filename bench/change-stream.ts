@@ -95,46 +95,35 @@ export async function baselinePhases(b: Bench, rates: number[], seconds: number)
   }
 }
 
-/** The bridge at each rate, kept alive with suppress-republish keep-alives every 30 s. */
-export async function bridgePhases(b: Bench, rates: number[], seconds: number): Promise<PhaseResult[]> {
-  const bridge: BridgeProcess = await b.startBridge('S2/S3 change stream');
+/**
+ * The stream at each rate as the subscriber receives it from `who` (the bridge, or the bare
+ * forwarder): messages under N/<portal>/synthetic/, their latency, and the CPU of `pid`.
+ */
+async function subscriberPhases(b: Bench, who: string, pid: number, rates: number[], seconds: number, rss?: () => number): Promise<PhaseResult[]> {
   const prefix = `N/${PORTAL}/synthetic/`;
-  const heartbeat = `N/${PORTAL}/heartbeat`;
   let count = 0;
   let first = 0;
   let last = 0;
   let lat = new LatencyRecorder();
-  let heartbeats = 0;
   b.sub.onMessage = (topic, payload) => {
-    if (topic.startsWith(prefix)) {
-      const now = performance.timeOrigin + performance.now();
-      if (count === 0) first = now;
-      last = now;
-      count++;
-      // {"value":<ms>}
-      const v = Number(payload.toString('latin1', 9, payload.length - 1));
-      if (v > 1e12) lat.add(now - v);
-    } else if (topic === heartbeat) {
-      heartbeats++;
-    }
+    if (!topic.startsWith(prefix)) return;
+    const now = performance.timeOrigin + performance.now();
+    if (count === 0) first = now;
+    last = now;
+    count++;
+    // {"value":<ms>}
+    const v = Number(payload.toString('latin1', 9, payload.length - 1));
+    if (v > 1e12) lat.add(now - v);
   };
-  const keepalive = () => b.sub.publish(`R/${PORTAL}/keepalive`, KEEPALIVE_SUPPRESS);
-  const timer = setInterval(keepalive, 30000);
   try {
-    keepalive();
-    const t0 = Date.now();
-    while (heartbeats === 0) {
-      if (Date.now() - t0 > 10000) throw new Error('no heartbeat after the keep-alive');
-      await sleep(10);
-    }
     await stream(b, 10000, 1); // warm-up (JIT)
     await drain(() => count, Infinity, 500, 10000);
     const out: PhaseResult[] = [];
     for (const rate of rates) {
       count = 0;
       lat = new LatencyRecorder();
-      const cpu = new CpuMeter(bridge.pid);
-      const cs = shares(b, { bridge: bridge.pid });
+      const cpu = new CpuMeter(pid);
+      const cs = shares(b, { [who]: pid });
       const sent = await stream(b, rate, seconds);
       await drain(() => count, sent.values, 1000, 30000);
       const cpuSeconds = cpu.elapsed();
@@ -145,15 +134,53 @@ export async function bridgePhases(b: Bench, rates: number[], seconds: number): 
         p50: lat.percentile(50), p99: lat.percentile(99), max: lat.max(), cpuSeconds, cpuPer10k: (cpuSeconds / Math.max(1, count)) * 10000,
       };
       out.push(r);
-      b.log(`  bridge at ${rate}/s: sent ${sent.values} (${sent.rate.toFixed(0)}/s), received ${count} at ${r.deliveredRate.toFixed(0)}/s, ` +
-        `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, RSS ${(bridge.memory().rssBytes / 1048576).toFixed(0)} MB; CPU: ${fmtShares(cpuShare)}`);
+      b.log(`  ${who} at ${rate}/s: sent ${sent.values} (${sent.rate.toFixed(0)}/s), received ${count} at ${r.deliveredRate.toFixed(0)}/s, ` +
+        `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${rss ? `, RSS ${(rss() / 1048576).toFixed(0)} MB` : ''}; CPU: ${fmtShares(cpuShare)}`);
       await sleep(300);
     }
     return out;
   } finally {
+    b.sub.onMessage = () => undefined;
+  }
+}
+
+/** The bridge at each rate, kept alive with suppress-republish keep-alives every 30 s. */
+export async function bridgePhases(b: Bench, rates: number[], seconds: number): Promise<PhaseResult[]> {
+  const bridge: BridgeProcess = await b.startBridge('S2/S3 change stream');
+  const heartbeat = `N/${PORTAL}/heartbeat`;
+  let heartbeats = 0;
+  b.sub.onMessage = (topic) => {
+    if (topic === heartbeat) heartbeats++;
+  };
+  const keepalive = () => b.sub.publish(`R/${PORTAL}/keepalive`, KEEPALIVE_SUPPRESS);
+  const timer = setInterval(keepalive, 30000);
+  try {
+    keepalive();
+    const t0 = Date.now();
+    while (heartbeats === 0) {
+      if (Date.now() - t0 > 10000) throw new Error('no heartbeat after the keep-alive');
+      await sleep(10);
+    }
+    return await subscriberPhases(b, 'bridge', bridge.pid, rates, seconds, () => bridge.memory().rssBytes);
+  } finally {
     clearInterval(timer);
     b.sub.onMessage = () => undefined;
     await b.stopBridge(bridge);
+  }
+}
+
+/**
+ * The D-Bus + MQTT limit: the bare dbus-next client forwarding every value as a hand-encoded
+ * PUBLISH, a signal's packets in one write, to the broker and so to the same subscriber.
+ */
+export async function forwarderPhases(b: Bench, rates: number[], seconds: number): Promise<PhaseResult[]> {
+  const client = new RpcChild(forkTracked('dbus-baseline-client.js'), 'dbus-forwarder');
+  try {
+    await client.ready();
+    await client.call('listen', { address: b.busAddress, forward: { port: b.brokerPort, portal: PORTAL } });
+    return await subscriberPhases(b, 'forwarder', client.pid, rates, seconds);
+  } finally {
+    await stopChild(client.proc);
   }
 }
 
@@ -185,9 +212,10 @@ function perRep(reps: PhaseResult[]): Record<string, number[]> {
   };
 }
 
-export function addChangeFigures(b: Bench, bridgeRuns: PhaseResult[], baseRuns: PhaseResult[]): void {
+export function addChangeFigures(b: Bench, bridgeRuns: PhaseResult[], baseRuns: PhaseResult[], forwardRuns: PhaseResult[]): void {
   const bridge = aggregate(bridgeRuns);
   const base = aggregate(baseRuns);
+  const fwd = aggregate(forwardRuns);
   for (let i = 0; i < bridge.length; i++) {
     const br = bridge[i];
     const bl = base[i];
@@ -205,15 +233,32 @@ export function addChangeFigures(b: Bench, bridgeRuns: PhaseResult[], baseRuns: 
       ratio: ratio(br.lost, bl.lost), target: baselineLossless ? '0 (baseline lossless)' : '— (baseline lost too)',
       met: baselineLossless ? br.lost === 0 : null, details: { sent: br.sent.values, baselineSent: bl.sent.values },
     });
-    b.add({
-      scenario: 'S2 change stream', figure: `p50 latency @ ${R}`, unit: 'ms', value: br.p50, baseline: bl.p50, ratio: ratio(br.p50, bl.p50),
-      target: '', met: null,
-    });
-    const p99Target = br.rate === 10000;
-    b.add({
-      scenario: 'S2 change stream', figure: `p99 latency @ ${R}`, unit: 'ms', value: br.p99, baseline: bl.p99, ratio: ratio(br.p99, bl.p99),
-      target: p99Target ? '< 20 ms' : '', met: p99Target ? br.p99 < 20 : null, details: { max: br.max, baselineMax: bl.max },
-    });
+    // latency: against the bare D-Bus client (no broker on its way) and the bare forwarder (the
+    // same D-Bus client, its values as PUBLISH packets through the broker to the subscriber)
+    const fw = fwd[i];
+    const judged = br.rate === 1000 || br.rate === 10000;
+    const fwReps = { forwarderRepeats: perRep(fw.repeats), baselineIs: 'the bare dbus-next client: signal received and parsed, no broker' };
+    for (const [name, v, base0, fwv] of [['p50', br.p50, bl.p50, fw.p50], ['p99', br.p99, bl.p99, fw.p99]] as const) {
+      const q0 = ratio(v, base0);
+      b.add({
+        scenario: 'S2 change stream', figure: `${name} latency @ ${R}`, unit: 'ms', value: v, baseline: base0, ratio: q0,
+        target: judged ? '≤ 1.2× baseline' : '',
+        met: judged ? q0 <= 1.2 : null, details: { max: br.max, baselineMax: bl.max, ...fwReps },
+      });
+      const q1 = ratio(v, fwv);
+      b.add({
+        scenario: 'S2 change stream', figure: `${name} latency @ ${R}, against D-Bus + MQTT limit`, unit: 'ms', value: v, baseline: fwv, ratio: q1,
+        target: judged ? '≤ 1.2× baseline' : '', met: judged ? q1 <= 1.2 : null,
+        details: { max: br.max, forwarderMax: fw.max, forwarderLost: fw.lost, forwarderCpuPer10k: fw.cpuPer10k,
+          baselineIs: 'the bare dbus-next client forwarding every value as a hand-encoded PUBLISH (one write per signal) through the broker to the same subscriber' },
+      });
+    }
+    if (br.rate === 10000) {
+      b.add({
+        scenario: 'S2 change stream', figure: `p99 latency @ ${R}, absolute`, unit: 'ms', value: br.p99, baseline: bl.p99, ratio: ratio(br.p99, bl.p99),
+        target: '< 20 ms', met: br.p99 < 20,
+      });
+    }
     b.add({
       scenario: 'S2 change stream', figure: `simulator send rate @ ${R}`, unit: 'values/s', value: br.sent.rate, baseline: bl.sent.rate,
       ratio: ratio(br.sent.rate, bl.sent.rate), target: '', met: null,

@@ -6,7 +6,7 @@ import { RawMqttClient } from './mqtt-subscriber';
 import { Figure } from './report';
 import { RpcChild } from './rpc';
 
-export type ScenarioId = 's1' | 's2' | 's3' | 's4' | 's5' | 's6' | 'r1';
+export type ScenarioId = 's1' | 's2' | 's3' | 's4' | 's5' | 's6' | 's7' | 'r1';
 
 export interface BenchOptions {
   quick: boolean;

@@ -2,9 +2,15 @@
 // bridge must do at least.
 //  - `listen`: adds the ItemsChanged match rule and counts signals and values (and, since the
 //    simulator's timestamp mode puts the send time in every value, their latency);
+//  - `listen` with `forward`: also the least a bridge must do after that, the D-Bus + MQTT
+//    limit of S2's latency: every value of a signal as one hand-encoded QoS 0 PUBLISH
+//    (`N/<portal>/synthetic/0<path>`, `{"value":…}`), all of a signal's packets in one socket
+//    write to the broker, where the bench's subscriber receives them as it receives the bridge's;
 //  - started with `--getitems <address>`: connects, lists the com.victronenergy.* services and
 //    calls GetItems on all of them in parallel at once, then reports (cold-start baseline).
 import * as dbus from 'dbus-next';
+import * as net from 'net';
+import { encodeConnect, encodePublish } from './mqtt-wire';
 import { cpuSeconds, memory } from './proc-stats';
 import { emitEvent, serve } from './rpc';
 import { LatencyRecorder } from './stats';
@@ -21,6 +27,8 @@ let cpu0 = 0;
 let lat = new LatencyRecorder();
 /** off in the soak, where keeping every latency would itself grow the baseline's memory */
 let recordLatency = true;
+/** the broker connection and topic prefix when forwarding */
+let forward: { socket: net.Socket; prefix: string } | undefined;
 
 function connect(address: string): Promise<dbus.MessageBus> {
   return new Promise((resolve, reject) => {
@@ -41,11 +49,24 @@ function onMessage(msg: Msg): void {
   lastAt = now;
   signals++;
   const dict = msg.body[0] as Record<string, Record<string, { signature: string; value: unknown }>>;
+  const packets: Buffer[] = [];
   for (const p in dict) {
     values++;
     const v = dict[p].Value;
     if (recordLatency && v && v.signature === 'd') lat.add(now - (v.value as number));
+    if (forward && v) packets.push(encodePublish(forward.prefix + p, `{"value":${String(v.value)}}`));
   }
+  if (forward && packets.length) forward.socket.write(Buffer.concat(packets));
+}
+
+function connectBroker(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setNoDelay(true);
+    socket.once('error', reject);
+    socket.once('data', () => resolve(socket)); // CONNACK
+    socket.on('connect', () => socket.write(encodeConnect(`gx-bench-forwarder-${process.pid}`)));
+  });
 }
 
 export interface ListenStats {
@@ -85,8 +106,9 @@ async function getItemsRun(address: string): Promise<void> {
 }
 
 serve({
-  async listen(a: { address: string; latency?: boolean }) {
+  async listen(a: { address: string; latency?: boolean; forward?: { port: number; portal: string } }) {
     recordLatency = a.latency !== false;
+    if (a.forward) forward = { socket: await connectBroker(a.forward.port), prefix: `N/${a.forward.portal}/synthetic/0` };
     bus = await connect(a.address);
     await callBus(bus, 'AddMatch', 's', [`type='signal',interface='com.victronenergy.BusItem',member='ItemsChanged'`]);
     bus.on('message', onMessage);

@@ -4,27 +4,14 @@
 // The baseline is the least a republishing cache must hold: a Map of topic → payload strings
 // (freshly allocated copies) for the same items.
 import { GxGateway } from '../src/gateway';
-import { memory } from './proc-stats';
+import { cpuSeconds, memory } from './proc-stats';
 import { serve } from './rpc';
+import { heapAfterGc } from './heap';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('engine-child needs --expose-gc');
-
-/** heapUsed after full GCs, repeated (with a turn of the event loop between) until it settles */
-async function heapAfterGc(): Promise<number> {
-  let last = Infinity;
-  for (let i = 0; i < 6; i++) {
-    gc!();
-    await new Promise((r) => setImmediate(r));
-    gc!();
-    const h = process.memoryUsage().heapUsed;
-    if (Math.abs(h - last) < 2048) return h;
-    last = h;
-  }
-  return last;
-}
+if (!(globalThis as { gc?: () => void }).gc) throw new Error('engine-child needs --expose-gc');
 
 let gw: GxGateway | undefined;
+const watched = { updates: 0, cpu0: 0 };
 /** keeps the baseline Map reachable while its heap is measured */
 const held: { minimal?: Map<string, string> } = {};
 
@@ -71,6 +58,24 @@ serve({
       services, items, scanMs, heapBytes, heapPerItem: heapBytes / items, minimalBytes, minimalPerItem: minimalBytes / items,
       rssBytes: memory(process.pid).rssBytes,
     };
+  },
+  /** A gateway on the bus that only counts the engine's 'update' events (S6's CPU baseline). */
+  async watch(a: { address: string; portalId: string; minItems: number }) {
+    if (gw) throw new Error('already running');
+    const g = new GxGateway({ dbus: { address: a.address }, engine: { portalId: a.portalId, uniqueIdFile: '' } });
+    gw = g;
+    g.engine.on('update', () => { watched.updates++; });
+    g.start();
+    while (g.engine.cache.itemCount < a.minItems) await new Promise((r) => setTimeout(r, 20));
+    return { items: g.engine.cache.itemCount };
+  },
+  watchReset() {
+    watched.updates = 0;
+    watched.cpu0 = cpuSeconds(process.pid);
+    return true;
+  },
+  watchStats(): { updates: number; cpuSeconds: number } {
+    return { updates: watched.updates, cpuSeconds: cpuSeconds(process.pid) - watched.cpu0 };
   },
   /** heap and RSS now (soak samples) */
   async sample() {

@@ -7,7 +7,7 @@ import { CapturedMessage, encodeBurst, openBurstSocket } from './mqtt-baseline';
 import { sleep } from './processes';
 import { cpuSeconds } from './proc-stats';
 import { ratio } from './report';
-import { median } from './stats';
+import { summary } from './stats';
 
 const PREFIX = `N/${PORTAL}/`;
 const MARKER = `${PREFIX}full_publish_completed`;
@@ -113,17 +113,34 @@ export async function measureFullPublish(b: Bench, expected: number, reps: numbe
 }
 
 export function addFullPublishFigure(b: Bench, label: string, bridge: Rep[], baseline: Rep[]): void {
-  const v = median(bridge.map((r) => r.ms));
-  const base = median(baseline.map((r) => r.ms));
-  const q = ratio(v, base);
+  const br = summary(bridge.map((r) => r.ms));
+  const bl = summary(baseline.map((r) => r.ms));
+  const details = {
+    items: bridge[0]?.items, bridge: br, baseline: bl, bridgeMs: bridge.map((r) => r.ms), baselineMs: baseline.map((r) => r.ms),
+    bridgeSpreadMs: bridge.map((r) => r.spreadMs), baselineSpreadMs: baseline.map((r) => r.spreadMs),
+    bridgeFirstItemMs: bridge.map((r) => r.ms - r.spreadMs), baselineFirstItemMs: baseline.map((r) => r.ms - r.spreadMs),
+    bridgeCpuMs: bridge.map((r) => r.cpuMs), pairRatios: bridge.map((r, i) => +(r.ms / baseline[i].ms).toFixed(3)),
+    note: 'FirstItemMs = request (or write) → first item at the subscriber; CPU in 10 ms ticks',
+  };
+  const q = ratio(br.median, bl.median);
   b.add({
-    scenario: 'S1 full publish', figure: `${label}, keepalive → completed`, unit: 'ms', value: v, baseline: base, ratio: q,
-    target: '≤ 1.2× baseline', met: q <= 1.2,
-    details: {
-      items: bridge[0]?.items, bridgeMs: bridge.map((r) => r.ms), baselineMs: baseline.map((r) => r.ms),
-      bridgeSpreadMs: bridge.map((r) => r.spreadMs), baselineSpreadMs: baseline.map((r) => r.spreadMs),
-      bridgeFirstItemMs: bridge.map((r) => r.ms - r.spreadMs), baselineFirstItemMs: baseline.map((r) => r.ms - r.spreadMs),
-      bridgeCpuMs: bridge.map((r) => r.cpuMs), pairRatios: bridge.map((r, i) => +(r.ms / baseline[i].ms).toFixed(3)), note: 'FirstItemMs = request (or write) → first item at the subscriber; CPU in 10 ms ticks',
-    },
+    scenario: 'S1 full publish', figure: `${label}, keepalive → completed, median`, unit: 'ms', value: br.median, baseline: bl.median, ratio: q,
+    target: '≤ 1.2× baseline', met: q <= 1.2, details,
+  });
+  // the tail: no worse than the MQTT limit's own, and close to the bridge's own median
+  const q90 = ratio(br.p90, bl.p90);
+  b.add({
+    scenario: 'S1 full publish', figure: `${label}, keepalive → completed, p90`, unit: 'ms', value: br.p90, baseline: bl.p90, ratio: q90,
+    target: '≤ 1.2× baseline', met: q90 <= 1.2,
+  });
+  const own = br.p90 / br.median;
+  const baseOwn = bl.p90 / bl.median;
+  b.add({
+    scenario: 'S1 full publish', figure: `${label}, p90 ÷ own median`, unit: '×', value: own, baseline: baseOwn, ratio: ratio(own, baseOwn),
+    target: '≤ 1.3', met: own <= 1.3, details: { baselineIs: 'the MQTT limit\'s own p90 ÷ median' },
+  });
+  b.add({
+    scenario: 'S1 full publish', figure: `${label}, keepalive → completed, max`, unit: 'ms', value: br.max, baseline: bl.max, ratio: ratio(br.max, bl.max),
+    target: '', met: null,
   });
 }

@@ -67,13 +67,18 @@ export function machine(): Record<string, unknown> {
   };
 }
 
-export function writeResults(result: Record<string, unknown>): { file: string; latest: string } {
+/**
+ * Writes bench/results/<timestamp>.json and, for a reference run only (a full default run:
+ * no --quick, --only, --cpu-prof or --soak), bench/results/latest.json, the committed reference.
+ */
+export function writeResults(result: Record<string, unknown>, reference: boolean): { file: string; latest?: string } {
   const dir = path.join(__dirname, '..', '..', 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const file = path.join(dir, `${stamp}.json`);
   const text = JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
   fs.writeFileSync(file, text);
+  if (!reference) return { file };
   const latest = path.join(dir, 'latest.json');
   fs.writeFileSync(latest, text);
   return { file, latest };

@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { startPrivateBus } from '../test/support/dbus-daemon';
 import { BridgeProcess, PORTAL } from './bridge-process';
-import { addChangeFigures, baselinePhases, bridgePhases } from './change-stream';
+import { addChangeFigures, baselinePhases, bridgePhases, forwarderPhases } from './change-stream';
 import { bareGetItems, GetItemsResult } from './cold-start';
 import { Bench, BenchOptions, ScenarioId } from './context';
 import { addFullPublishFigure, measureFullPublish } from './full-publish';
@@ -13,6 +13,7 @@ import { addHeapFigure, addRssFigure, engineInProcess } from './memory';
 import { startBroker } from './mosquitto-broker';
 import { RawMqttClient } from './mqtt-subscriber';
 import { nodeRedFlow } from './node-red-flow';
+import { nodeRedHeap, nodeRedMemory } from './node-red-gx';
 import { forkTracked, onCleanup, stopAll, stopChild } from './processes';
 import { machine, ratio, table, writeResults } from './report';
 import { remoteScenario } from './remote-gx';
@@ -20,6 +21,8 @@ import { RpcChild } from './rpc';
 import type { SimInfo } from './sim-process';
 import { ESS, soak } from './soak';
 import { median } from './stats';
+import { loadFile } from '../src/sim';
+import { shortServiceType } from '../src/bridge/topics';
 
 
 interface Sizes {
@@ -34,6 +37,8 @@ interface Sizes {
   changeRepeats: number;
   nodeRedRates: number[];
   nodeRedSeconds: number;
+  /** S7: rounds of Node-RED processes (each settling for up to 95 s) */
+  nodeRedRounds: number;
   coldStartReps: number;
   /** R1: full publishes through the remote source (and the bare subscriber) */
   remoteReps: number;
@@ -41,12 +46,12 @@ interface Sizes {
 }
 
 const DEFAULT: Sizes = {
-  fullPublishReps: 13, fullPublishRepsLarge: 7, large: true, changeRates: [1000, 10000, 50000], changeSeconds: 8, changeRepeats: 3,
-  nodeRedRates: [1000, 10000, 50000], nodeRedSeconds: 8, coldStartReps: 3, remoteReps: 13, remoteLatency: { rate: 200, seconds: 5 },
+  fullPublishReps: 30, fullPublishRepsLarge: 13, large: true, changeRates: [1000, 10000, 50000], changeSeconds: 8, changeRepeats: 3,
+  nodeRedRates: [1000, 10000, 50000], nodeRedSeconds: 8, nodeRedRounds: 2, coldStartReps: 3, remoteReps: 13, remoteLatency: { rate: 200, seconds: 5 },
 };
 const QUICK: Sizes = {
-  fullPublishReps: 5, fullPublishRepsLarge: 0, large: false, changeRates: [1000, 10000], changeSeconds: 2.5, changeRepeats: 1,
-  nodeRedRates: [10000], nodeRedSeconds: 2.5, coldStartReps: 2, remoteReps: 5, remoteLatency: { rate: 200, seconds: 2.5 },
+  fullPublishReps: 10, fullPublishRepsLarge: 0, large: false, changeRates: [1000, 10000], changeSeconds: 2.5, changeRepeats: 1,
+  nodeRedRates: [10000], nodeRedSeconds: 2.5, nodeRedRounds: 1, coldStartReps: 2, remoteReps: 5, remoteLatency: { rate: 200, seconds: 2.5 },
 };
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -58,10 +63,10 @@ function parseOptions(argv: string[]): BenchOptions {
     else if (a === '--cpu-prof') opts.cpuProf = true;
     else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-      for (const s of list) if (!/^(s[1-6]|r1)$/.test(s)) throw new Error(`--only takes s1…s6 and r1, not '${s}'`);
+      for (const s of list) if (!/^(s[1-7]|r1)$/.test(s)) throw new Error(`--only takes s1…s7 and r1, not '${s}'`);
       opts.only = new Set(list as ScenarioId[]);
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--soak] [--cpu-prof] [--only s1,s2,s3,s4,s5,s6,r1]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--soak] [--cpu-prof] [--only s1,s2,s3,s4,s5,s6,s7,r1]\n');
       process.exit(0);
     } else {
       throw new Error(`unknown option '${a}' (try --help)`);
@@ -139,7 +144,7 @@ async function coldStartScenario(b: Bench, label: string, info: SimInfo, sizes: 
 async function runAll(b: Bench, sizes: Sizes): Promise<void> {
   const sim = b.sim;
   // --- the ESS system (~850 items)
-  if (b.want('s1') || b.want('r1')) {
+  if (b.want('s1') || b.want('r1') || b.want('s7')) {
     const info = await sim.call<SimInfo>('load', { file: ESS });
     b.log(`ESS scenario loaded: ${info.services} services, ${info.items} items`);
     const label = `ESS ${info.items} items`;
@@ -149,6 +154,12 @@ async function runAll(b: Bench, sizes: Sizes): Promise<void> {
       if (b.want('s4')) await rssFigure(b, label, rss, bridge);
     }
     if (b.want('r1')) await remoteScenario(b, { label, expected: info.items - info.blocked, reps: sizes.remoteReps });
+    if (b.want('s7')) {
+      // a gx-notify per service, each on its own service type
+      const filters = loadFile(ESS).map((d) => `${shortServiceType(d.name)}/+/#`);
+      b.log(`S7 Node-RED on a GX, ${label}: gx-config + ${filters.length} gx-notify`);
+      await nodeRedMemory(b, label, filters, info.items, info.items - info.blocked, sizes.nodeRedRounds);
+    }
     await sim.call('remove', {});
   }
   // --- 1 × 1000
@@ -181,23 +192,27 @@ async function runAll(b: Bench, sizes: Sizes): Promise<void> {
   } else if (b.want('s5') || b.want('s4')) {
     await coldStartScenario(b, '10×1000', info, sizes, false);
   }
+  if (!sizes.large && b.want('s7')) await nodeRedHeap(b, '10×1000', info.items, info.items - info.blocked, false);
   if (b.want('s2') || b.want('s3')) {
     const rates = Array.from({ length: sizes.changeRepeats }, () => sizes.changeRates).flat();
     b.log(`S2/S3 change stream at ${sizes.changeRates.join(', ')} values/s, ${sizes.changeSeconds} s each, ${sizes.changeRepeats}×: D-Bus baseline`);
     const base = await baselinePhases(b, rates, sizes.changeSeconds);
+    b.log('S2 change stream: the bare forwarder (D-Bus + MQTT limit)');
+    const fwd = await forwarderPhases(b, rates, sizes.changeSeconds);
     b.log('S2/S3 change stream: gx-bridge');
     const br = await bridgePhases(b, rates, sizes.changeSeconds);
-    addChangeFigures(b, br, base);
+    addChangeFigures(b, br, base, fwd);
   }
   if (b.want('s6')) {
     b.log(`S6 Node-RED flow at ${sizes.nodeRedRates.join(', ')} values/s`);
     await nodeRedFlow(b, sizes.nodeRedRates, sizes.nodeRedSeconds);
   }
   // --- 100 × 1000
-  if (sizes.large && (b.want('s1') || b.want('s4') || b.want('s5'))) {
+  if (sizes.large && (b.want('s1') || b.want('s4') || b.want('s5') || b.want('s7'))) {
     info = await sim.call<SimInfo>('synthetic', { n: 90, m: 1000, first: 10 });
     b.log(`synthetic 100×1000 loaded: ${info.items} items`);
-    await coldStartScenario(b, '100×1000', info, sizes, true);
+    if (b.want('s1') || b.want('s4') || b.want('s5')) await coldStartScenario(b, '100×1000', info, sizes, true);
+    if (b.want('s7')) await nodeRedHeap(b, '100×1000', info.items, info.items - info.blocked, true);
   }
 }
 
@@ -249,8 +264,11 @@ async function main(): Promise<number> {
     };
     process.stdout.write('\n' + table(b.figures) + '\n\n');
     process.stdout.write(`targets met: ${result.summary.met} of ${result.summary.targets}; ${durationSeconds.toFixed(0)} s\n`);
-    const files = writeResults(result);
-    process.stdout.write(`results: ${path.relative(process.cwd(), files.file)} (and ${path.relative(process.cwd(), files.latest)})\n`);
+    // only a full default run replaces the committed reference
+    const reference = mode === 'default' && !opts.only && !opts.cpuProf;
+    const files = writeResults(result, reference);
+    process.stdout.write(`results: ${path.relative(process.cwd(), files.file)}` +
+      (files.latest ? ` (and ${path.relative(process.cwd(), files.latest)})\n` : ` (not a full default run: ${path.relative(process.cwd(), path.join(path.dirname(files.file), 'latest.json'))} left as it is)\n`));
     return 0;
   } catch (e) {
     process.stderr.write(`benchmark failed: ${(e as Error).stack ?? e}\n`);

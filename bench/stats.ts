@@ -7,6 +7,18 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The p-th percentile (nearest rank) of xs. */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/** Median, p90 and max of repeated runs. */
+export function summary(xs: number[]): { median: number; p90: number; max: number } {
+  return { median: median(xs), p90: percentile(xs, 90), max: percentile(xs, 100) };
+}
+
 /** Latencies in ms, kept in a growing Float64Array (cheap to add at 50 000 per second). */
 export class LatencyRecorder {
   private buf = new Float64Array(1 << 16);

@@ -8,7 +8,7 @@ import type { ItemSource } from './bridge/item-source';
 import { DbusServiceTracker, TrackerOptions } from './dbus/service-tracker';
 import { sameBroker } from './mqtt/broker-endpoint';
 import { BrokerLink, BrokerLinkOptions, normalizeTopicPrefix, redactUrl } from './mqtt/broker-link';
-import { RemoteGxSource, RemoteSourceOptions } from './remote';
+import type { RemoteGxSource, RemoteSourceOptions } from './remote';
 
 export interface GatewayOptions {
   /** the GX's D-Bus (the default: the system bus) */
@@ -32,7 +32,10 @@ export class GxGateway {
   constructor(opts: GatewayOptions = {}) {
     if (opts.dbus && opts.remote) throw new Error('a GX is reached either over D-Bus or over MQTT, not both');
     if (opts.remote) {
-      this.remote = new RemoteGxSource(opts.remote);
+      // loaded only for a GX over MQTT: a D-Bus bridge has no use for it (memory on a GX)
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { RemoteGxSource: Remote } = require('./remote') as typeof import('./remote');
+      this.remote = new Remote(opts.remote);
       this.source = this.remote;
     } else {
       this.dbusTracker = new DbusServiceTracker(opts.dbus);

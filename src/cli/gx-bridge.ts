@@ -3,13 +3,13 @@
 // on any Linux box, next to a GX that offers D-Bus over TCP, and what the benchmarks drive.
 // With --gx it serves a GX reached over MQTT instead (its broker on the LAN, or VRM) on
 // another broker, keeping that GX alive for you.
+import './small-heap';
 import * as fs from 'fs';
 import { limitLogger } from '../bridge/log-limiter';
 import { parseWritePatterns, WritePolicy } from '../bridge/write-policy';
 import { GatewayOptions, GxGateway } from '../gateway';
 import { MqttVersion, redactUrl } from '../mqtt/broker-link';
 import type { RemoteSourceOptions } from '../remote';
-import { fetchServerCertificate } from '../remote/gx-certificate';
 import { keepaliveSecondsProblem, staleSecondsProblem } from '../remote/timing-limits';
 import { optChoice, optNumber, optString, OptionSpec, parseArgs, ParsedArgs, UsageError } from './args';
 import { trimHeapAfterFloods } from './heap-trim';
@@ -53,6 +53,7 @@ const OPTIONS: OptionSpec = {
 const MQTT_VERSIONS: Record<string, MqttVersion> = { auto: 'auto', '5': 5, '3.1.1': 4 };
 
 async function printGxCert(target: string): Promise<void> {
+  const { fetchServerCertificate } = await import('../remote/gx-certificate');
   const c = await fetchServerCertificate(target);
   process.stderr.write(`certificate of ${target}: ${c.subject}${c.selfSigned ? ' (self-signed)' : `, issued by ${c.issuer}`}, ` +
     `valid until ${c.validTo}\nSHA-256 fingerprint ${c.fingerprint256}\n`);

@@ -20,6 +20,7 @@ export class DbusError extends Error {
 export const NO_REPLY = 'org.freedesktop.DBus.Error.NoReply';
 export const LIMITS_EXCEEDED = 'org.freedesktop.DBus.Error.LimitsExceeded';
 export const CANCELLED = 'Cancelled';
+const BUS_DRIVER = 'org.freedesktop.DBus';
 
 export interface CallLimits {
   /** calls one peer may have unanswered (in flight or given up on) before we stop calling it */
@@ -59,7 +60,9 @@ export class BusCalls {
     if (this.closed) return Promise.reject(new DbusError('Disconnected', 'the D-Bus connection is closed'));
     if (opts.signal?.aborted) return Promise.reject(new DbusError(CANCELLED, `${msg.member} on ${msg.destination} was cancelled`));
     const open = this.unanswered.get(peer) ?? 0;
-    if (open >= this.limits.maxUnansweredPerPeer ||
+    // The bus itself answers every call at once and is no service that could hang: it is not
+    // bounded (on connecting, one GetNameOwner per service goes to it, more than the bound).
+    if ((peer !== BUS_DRIVER && open >= this.limits.maxUnansweredPerPeer) ||
       (this.abandoned >= this.limits.maxAbandoned && (this.abandonedBy.get(peer) ?? 0) > 0)) {
       return Promise.reject(new DbusError(LIMITS_EXCEEDED,
         `${msg.destination} left ${open} calls unanswered; it is not called again until it answers`));

@@ -2,7 +2,7 @@
 // request to the engine and publishes the engine's notifications. Usable headless (gx-bridge)
 // and from the gx-config node; it never imports Node-RED.
 import { EventEmitter } from 'events';
-import * as mqtt from 'mqtt';
+import type * as mqtt from 'mqtt';
 import type { Duplex } from 'stream';
 import { GxEngine, Logger, OutMessage } from '../bridge/engine';
 import { logText } from '../bridge/log-text';
@@ -11,6 +11,7 @@ import { BrokerProblem, brokerProblemOf } from './broker-problem';
 import { endClient } from './client-end';
 import { OversizedPublishFilter } from './oversized-filter';
 import { PacketSink, PublishWriter } from './publish-writer';
+import { connectMqtt } from './mqtt-connect';
 
 export type { BrokerProblem } from './broker-problem';
 
@@ -131,7 +132,7 @@ export class BrokerLink extends EventEmitter {
     const tls = o.tls ?? {};
     this.setState('connecting', this.label);
     const v5 = o.protocolVersion !== 4;
-    const client = mqtt.connect(o.url, {
+    const client = connectMqtt(o.url, {
       clientId: o.clientId || `gx-bridge-${Math.random().toString(16).slice(2, 10)}`,
       username: o.username || undefined,
       password: o.password || undefined,

@@ -5,7 +5,7 @@
 // the GX has gone quiet. Its parts: connection.ts, keepalive-loop.ts, stale-watch.ts,
 // remote-services.ts, remote-reads.ts, remote-writes.ts, notification.ts, json-typed.ts.
 import { EventEmitter } from 'events';
-import * as mqtt from 'mqtt';
+import type * as mqtt from 'mqtt';
 import { BrokerProblem, brokerProblemOf } from '../mqtt/broker-problem';
 import { endClient } from '../mqtt/client-end';
 import type { ItemSource, SetValueOutcome, SourceState } from '../bridge/item-source';
@@ -18,6 +18,7 @@ import { REMOTE_READ_TIMING, RemoteReads, RemoteReadTiming } from './remote-read
 import { RemoteLimits, RemoteService, RemoteServices, serviceLabelOf, serviceNameOf } from './remote-services';
 import { REMOTE_WRITE_TIMING, RemoteWrites, RemoteWriteTiming } from './remote-writes';
 import { StaleWatch } from './stale-watch';
+import { connectMqtt } from '../mqtt/mqtt-connect';
 
 export interface RemoteTiming extends KeepaliveLoopTiming, RemoteReadTiming, RemoteWriteTiming {
   /** nothing heard from the GX for this long: stale (default 10 s; 30 s through VRM) */
@@ -187,7 +188,7 @@ export class RemoteGxSource extends EventEmitter implements ItemSource {
     this.setState('connecting', this.conn.label);
     const min = this.timing.reconnectMinMs;
     const max = Math.max(min, this.timing.reconnectMaxMs);
-    const client = mqtt.connect(this.conn.url, { ...this.conn.mqtt, reconnectPeriod: min });
+    const client = connectMqtt(this.conn.url, { ...this.conn.mqtt, reconnectPeriod: min });
     this.client = client;
     if (this.conn.tls && this.conn.mqtt.rejectUnauthorized === false) {
       this.log('warn', `TLS certificate of ${this.conn.label} is NOT verified (told not to)`);

@@ -130,6 +130,7 @@ test('reads of a path the GX does not answer fail with the reason (R4)', async (
 test('writes: typed from the item, confirmed by the notification showing the value', async () => {
   const sim = gx.sim.service(EDGE)!;
   sub.clear();
+  const ws = (path: string) => sub.messages.filter((m) => m.topic === `W/${P}/edge/7${path}`);
   for (const [path, payload, want, literal] of [
     ['/Settable/Double', '{"value": 21}', 21, '21.0'],
     ['/Settable/Int', '{"value": 5}', 5, '5'],
@@ -137,11 +138,14 @@ test('writes: typed from the item, confirmed by the notification showing the val
     ['/Settable/String', '{"value": "ü \\"x\\""}', 'ü "x"', '"ü \\"x\\""'],
     ['/Settable/Int', '{"value": 5}', 5, '5'], // the same value again: confirmed all the same
   ] as const) {
+    const before = ws(path).length;
     const r = await remote.engine.writeJson(edge(path), payload, 'flow');
     assert.equal(r.ok, true, `${path}: ${r.error}`);
     assert.equal(r.confirmation, 'notification', path);
     assert.equal(sim.getValue(path)!.value, want, path);
-    const w = sub.messages.filter((m) => m.topic === `W/${P}/edge/7${path}`).pop()!;
+    // the GX may confirm before the observer on its broker has seen the W itself
+    await waitUntil(() => ws(path).length > before, 5000, `the W to ${path} seen on the GX's broker`);
+    const w = ws(path).pop()!;
     assert.match(w.payload, new RegExp(`^\\{"value":${literal.replace(/[\\"()[\]{}.+*?^$|]/g, '\\$&')},"serial":\\d+,"caller_id":"[A-Za-z0-9]{8}"\\}$`));
   }
   assert.ok(remote.engine.cache.services.get(REMOTE_EDGE)!.items.get('/Settable/String')!.value === 'ü "x"');

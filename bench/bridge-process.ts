@@ -61,7 +61,11 @@ export class BridgeProcess {
         this.proc.kill('SIGKILL');
         reject(e);
       };
+      // BENCH_BRIDGE_LOG_DIR: every bridge's whole output in a file there (e.g. with --trace-gc)
+      const logDir = process.env.BENCH_BRIDGE_LOG_DIR;
+      const logFile = logDir ? path.join(logDir, `gx-bridge-${this.proc.pid}.log`) : undefined;
       const onData = (c: Buffer) => {
+        if (logFile) fs.appendFileSync(logFile, c);
         this.out += c.toString();
         if (this.out.length > 100000) this.out = this.out.slice(-50000);
         if (!Number.isNaN(this.readyMs)) return;

@@ -5,6 +5,7 @@
 // `set_tcp_nodelay true`: with mosquitto's default (Nagle's algorithm on the sockets to its
 // subscribers) a message can wait for the subscriber's delayed ACK (40 ms on Linux), which
 // would put the broker's delivery, not the bridge, into the latency percentiles.
+// BENCH_BROKER_NAGLE=1 leaves mosquitto's default (for experiments: what users' brokers do).
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -29,7 +30,7 @@ export async function startBroker(): Promise<Broker> {
     'persistence false',
     'max_queued_messages 0',
     'max_inflight_messages 0',
-    'set_tcp_nodelay true',
+    ...(process.env.BENCH_BROKER_NAGLE === '1' ? [] : ['set_tcp_nodelay true']),
     'log_dest stderr',
     'log_type error',
     'log_type warning',

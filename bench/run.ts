@@ -152,6 +152,14 @@ async function runAll(b: Bench, sizes: Sizes): Promise<void> {
       const bridge = await b.startBridge('S1 full publish ESS');
       const rss = await fullPublishScenario(b, bridge, label, info, sizes.fullPublishReps);
       if (b.want('s4')) await rssFigure(b, label, rss, bridge);
+      // the same while the devices' recordings play in real time, as a GX's values change
+      const live = await b.startBridge('S1 full publish ESS, recordings replayed');
+      await sim.call('startReplay', { speed: 1 });
+      try {
+        await fullPublishScenario(b, live, `${label}, recordings replayed`, info, sizes.fullPublishReps);
+      } finally {
+        await sim.call('stopReplay');
+      }
     }
     if (b.want('r1')) await remoteScenario(b, { label, expected: info.items - info.blocked, reps: sizes.remoteReps });
     if (b.want('s7')) {

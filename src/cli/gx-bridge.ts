@@ -3,7 +3,7 @@
 // on any Linux box, next to a GX that offers D-Bus over TCP, and what the benchmarks drive.
 // With --gx it serves a GX reached over MQTT instead (its broker on the LAN, or VRM) on
 // another broker, keeping that GX alive for you.
-import './small-heap';
+import { youngGenerationFree } from './small-heap';
 import * as fs from 'fs';
 import { limitLogger } from '../bridge/log-limiter';
 import { parseWritePatterns, WritePolicy } from '../bridge/write-policy';
@@ -239,6 +239,7 @@ async function main(): Promise<void> {
   });
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  youngGenerationFree(); // everything is loaded: from here the young generation grows with the work
   gw.start();
   trimHeapAfterFloods();
   if (!gw.engine.portalId) log.info('portal ID not set and /data/venus/unique-id not found: waiting for com.victronenergy.system /Serial');

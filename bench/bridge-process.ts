@@ -49,6 +49,11 @@ export class BridgeProcess {
     return this.proc.pid!;
   }
 
+  /** since the process was spawned */
+  uptimeMs(): number {
+    return performance.now() - this.t0;
+  }
+
   output(): string {
     return this.out;
   }

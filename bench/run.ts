@@ -14,7 +14,7 @@ import { startBroker } from './mosquitto-broker';
 import { RawMqttClient } from './mqtt-subscriber';
 import { nodeRedFlow } from './node-red-flow';
 import { nodeRedHeap, nodeRedMemory } from './node-red-gx';
-import { forkTracked, onCleanup, stopAll, stopChild } from './processes';
+import { forkTracked, onCleanup, sleep, stopAll, stopChild } from './processes';
 import { machine, ratio, table, writeResults } from './report';
 import { remoteScenario } from './remote-gx';
 import { RpcChild } from './rpc';
@@ -76,9 +76,16 @@ function parseOptions(argv: string[]): BenchOptions {
 }
 
 /** S1 on a running bridge and, once it is stopped, its baseline. Returns the bridge's RSS after the full publishes. */
+/** S1 measures a bridge up for at least this long */
+const SETTLE_MS = 12000;
+
 async function fullPublishScenario(b: Bench, bridge: BridgeProcess, label: string, info: SimInfo, reps: number): Promise<number> {
   const expected = bridge.items - info.blocked;
   b.log(`S1 full publish, ${label}: ${bridge.items} items (${expected} published), ${reps} repeats`);
+  // a running bridge, not one starting: V8's memory reducer runs its one-off collections some
+  // 8–9 s after start-up (seen with --trace-gc), which would land inside the ESS repeats
+  const settle = SETTLE_MS - bridge.uptimeMs();
+  if (reps > 0 && settle > 0) await sleep(settle);
   const r = await measureFullPublish(b, expected, reps, bridge.pid);
   const rss = bridge.memory().rssBytes;
   await b.stopBridge(bridge);

@@ -46,8 +46,8 @@ interface Sizes {
 }
 
 const DEFAULT: Sizes = {
-  fullPublishReps: 30, fullPublishRepsLarge: 13, large: true, changeRates: [1000, 10000, 50000], changeSeconds: 8, changeRepeats: 3,
-  nodeRedRates: [1000, 10000, 50000], nodeRedSeconds: 8, nodeRedRounds: 2, coldStartReps: 3, remoteReps: 13, remoteLatency: { rate: 200, seconds: 5 },
+  fullPublishReps: 60, fullPublishRepsLarge: 13, large: true, changeRates: [1000, 10000, 50000], changeSeconds: 8, changeRepeats: 3,
+  nodeRedRates: [1000, 10000, 50000], nodeRedSeconds: 8, nodeRedRounds: 2, coldStartReps: 3, remoteReps: 25, remoteLatency: { rate: 200, seconds: 5 },
 };
 const QUICK: Sizes = {
   fullPublishReps: 10, fullPublishRepsLarge: 0, large: false, changeRates: [1000, 10000], changeSeconds: 2.5, changeRepeats: 1,

@@ -94,22 +94,19 @@ export async function measureFullPublish(b: Bench, expected: number, reps: numbe
   }
   const marker: CapturedMessage = { topic: MARKER, payload: Buffer.from(`{"value":${Math.floor(Date.now() / 1000)}}`), retain: false };
   // with values changing meanwhile, a topic can come twice (its change, then the republish): once in the burst
-  const seen = new Set<string>();
-  const unique = captured.filter((m) => !seen.has(m.topic) && seen.add(m.topic) !== undefined);
-  captured.length = 0;
-  captured.push(...unique);
-  const burst = encodeBurst('gx-bench-burst', captured, marker);
+  const messages = [...new Map(captured.map((m) => [m.topic, m])).values()];
+  const burst = encodeBurst('gx-bench-burst', messages, marker);
   const bridge: Rep[] = [];
   const baseline: Rep[] = [];
   if (reps > 0) {
-    await baselineRep(b, burst, captured.length); // the baseline's warm-up
+    await baselineRep(b, burst, messages.length); // the baseline's warm-up
     await sleep(200);
   }
   for (let i = 0; i < reps; i++) {
     const r = await bridgeRep(b, expected, bridgePid);
     bridge.push(r);
     await sleep(Math.max(200, r.ms * 0.5));
-    const base = await baselineRep(b, burst, captured.length);
+    const base = await baselineRep(b, burst, messages.length);
     baseline.push(base);
     // at most 3 full republishes per second (K6): at least 400 ms from one keep-alive to the next
     await sleep(Math.max(200, base.ms * 0.5, 400 - r.ms - base.ms));
